@@ -1,0 +1,154 @@
+"""The crawl's progress through levels of subreddits, users and discoveries.
+
+Level 0 is the seed subreddits; level ``d + 1`` is the subreddits discovered through the
+users of level ``d``, in a fixed order (subreddit, then its users, then their posts) so the
+same world and plan always give the same crawl, whatever order answers arrive in. A level
+is complete when each of its subreddits has joined and each user they selected has
+answered; then its discoveries are emitted and the next level starts while ``depth`` and
+``max_subs`` allow. Each user is fetched once per crawl. Pure Python; reads no settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reddit_crawler.fetches import Fetch
+from reddit_crawler.items import DiscoveryItem, PostItem
+from reddit_crawler.names import dedupe_names
+from reddit_crawler.parsers.common import now_utc
+from reddit_crawler.plan import CrawlPlan
+from reddit_crawler.units import Answer, SubredditUnit, UserUnit
+
+
+@dataclass
+class Step:
+    """What one answer led to: items to yield and requests to send."""
+
+    items: list[Any] = field(default_factory=list)
+    fetches: list[Fetch] = field(default_factory=list)
+
+    def extend(self, other: Step) -> None:
+        self.items += other.items
+        self.fetches += other.fetches
+
+
+@dataclass
+class Counters:
+    subs_done: int = 0
+    users_done: int = 0
+    posts: int = 0
+    discovered: int = 0
+
+
+class CrawlState:
+    def __init__(self, plan: CrawlPlan) -> None:
+        self.plan = plan
+        self.level = 0
+        self.levels: list[list[str]] = []
+        self.subs: dict[str, SubredditUnit] = {}
+        self.users: dict[str, UserUnit] = {}
+        self.busy: set[tuple[str, str]] = set()
+        self.discovered_names: set[str] = set()
+        self.counters = Counters()
+        self.finished = False
+
+    # -- starting units -------------------------------------------------------------
+    def start(self) -> Step:
+        return self._start_level(list(self.plan.seeds[: self.plan.max_subs]))
+
+    def _start_level(self, names: list[str]) -> Step:
+        self.levels.append(names)
+        step = Step()
+        for name in names:
+            unit = SubredditUnit(name=name, depth=self.level, plan=self.plan)
+            self.subs[name.lower()] = unit
+            self.busy.add(("sub", name.lower()))
+            step.fetches += unit.start()
+        if not names:
+            self.finished = True
+        return step
+
+    def _start_user(self, name: str) -> list[Fetch]:
+        key = name.lower()
+        if key in self.users:
+            return []
+        unit = UserUnit(name=name, plan=self.plan)
+        self.users[key] = unit
+        self.busy.add(("user", key))
+        return unit.start()
+
+    # -- answers ----------------------------------------------------------------------
+    def record(self, fetch: Fetch, answer: Answer) -> Step:
+        """Feed one answer (or failure) for ``fetch``; return what follows from it."""
+        if fetch.unit == "sub":
+            return self._record_sub(fetch, answer)
+        return self._record_user(fetch, answer)
+
+    def _record_sub(self, fetch: Fetch, answer: Answer) -> Step:
+        unit = self.subs.get(fetch.name.lower())
+        if unit is None or unit.done:
+            return Step()
+        step = Step(fetches=unit.record(fetch, answer))
+        if unit.done:
+            item, posts = unit.build(now_utc())
+            self.busy.discard(("sub", fetch.name.lower()))
+            self.counters.subs_done += 1
+            self.counters.posts += len(posts)
+            step.items += [item, *posts]
+            for user in unit.users:
+                step.fetches += self._start_user(user)
+            step.extend(self._maybe_finish_level())
+        return step
+
+    def _record_user(self, fetch: Fetch, answer: Answer) -> Step:
+        unit = self.users.get(fetch.name.lower())
+        if unit is None or unit.done:
+            return Step()
+        step = Step(fetches=unit.record(fetch, answer))
+        if unit.done:
+            items = unit.build(now_utc())
+            self.busy.discard(("user", fetch.name.lower()))
+            self.counters.users_done += 1
+            self.counters.posts += sum(1 for item in items if isinstance(item, PostItem))
+            step.items += items
+            step.extend(self._maybe_finish_level())
+        return step
+
+    # -- levels -----------------------------------------------------------------------
+    def _maybe_finish_level(self) -> Step:
+        if self.finished or self.busy:
+            return Step()
+        discoveries, candidates = self._discoveries(self.levels[-1])
+        step = Step(items=list(discoveries))
+        if self.level >= self.plan.depth:
+            self.finished = True
+            return step
+        room = self.plan.max_subs - len(self.subs)
+        fresh = [n for n in dedupe_names(candidates) if n.lower() not in self.subs][: max(room, 0)]
+        self.level += 1
+        step.extend(self._start_level(fresh))
+        return step
+
+    def _discoveries(self, level: Iterable[str]) -> tuple[list[DiscoveryItem], list[str]]:
+        crawled_at = now_utc()
+        items: list[DiscoveryItem] = []
+        candidates: list[str] = []
+        for name in level:
+            sub = self.subs[name.lower()]
+            source = (sub.about or {}).get("name", sub.name)
+            for user_name in sub.users:
+                user = self.users[user_name.lower()]
+                for found in user.subs:
+                    if found.lower() == source.lower():
+                        continue
+                    items.append(DiscoveryItem(found, source, user_name, crawled_at))
+                    candidates.append(found)
+                    self.discovered_names.add(found.lower())
+        self.counters.discovered = len(self.discovered_names)
+        return items, candidates
+
+    # -- progress -----------------------------------------------------------------------
+    def queued(self, unit: str) -> int:
+        return sum(1 for kind, _ in self.busy if kind == unit)

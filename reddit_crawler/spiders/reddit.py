@@ -1,0 +1,130 @@
+"""The ``reddit`` spider: subreddits, their rules and posts, their users, and discovery.
+
+Per subreddit it sends five requests at once (about, rules, hot, top week, top year);
+per selected user two (about, submitted). Answers are joined by
+:class:`~reddit_crawler.crawlstate.CrawlState`; this module only turns fetches into
+requests and responses into answers.
+
+Spider arguments: see :mod:`reddit_crawler.plan`. Settings read: ``REDDIT_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from reddit_crawler.crawlstate import CrawlState, Step
+from reddit_crawler.fetches import Fetch
+from reddit_crawler.parsers.common import BadBody, decode_json
+from reddit_crawler.plan import CrawlPlan, build_plan
+from reddit_crawler.units import Answer
+
+logger = logging.getLogger(__name__)
+
+# Answers that are states, not errors: the callback reads them.
+STATE_STATUSES = [301, 302, 303, 307, 403, 404]
+ITEM_STATS = "reddit/{unit}/{status}"
+
+
+class RedditSpider(Spider):
+    name = "reddit"
+
+    plan: CrawlPlan
+    state: CrawlState
+    base_url: str
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> RedditSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.crawl_args = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float))}
+        spider.plan = build_plan(kwargs, crawler.settings)
+        spider.base_url = crawler.settings.get("REDDIT_BASE_URL", "https://www.reddit.com").rstrip(
+            "/"
+        )
+        spider.state = CrawlState(spider.plan)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.logger.info(
+            "crawl plan: %d seed subreddits, depth=%d, users_per_sub=%d, max_subs=%d",
+            len(self.plan.seeds),
+            self.plan.depth,
+            self.plan.users_per_sub,
+            self.plan.max_subs,
+        )
+        for output in self._emit(self.state.start()):
+            yield output
+
+    # -- requests -------------------------------------------------------------------
+    def request_for(self, fetch: Fetch) -> Request:
+        return Request(
+            self.base_url + fetch.path(),
+            callback=self.parse_answer,
+            errback=self.parse_failure,
+            dont_filter=True,
+            meta={
+                "reddit": fetch.as_meta(),
+                "dont_redirect": True,
+                "handle_httpstatus_list": STATE_STATUSES,
+            },
+        )
+
+    def _emit(self, step: Step) -> Iterator[Any]:
+        for item in step.items:
+            self._count(item)
+            yield item
+        for fetch in step.fetches:
+            yield self.request_for(fetch)
+
+    def _count(self, item: Any) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        kind = getattr(item, "kind", "item")
+        stats.inc_value(f"reddit/items/{kind}")
+        status = getattr(item, "status", None)
+        if status is not None:
+            stats.inc_value(ITEM_STATS.format(unit=kind, status=status))
+            if status != "ok":
+                self.logger.info("%s %s: %s", kind, item.name, status)
+
+    # -- answers --------------------------------------------------------------------
+    def parse_answer(self, response: Response) -> Iterator[Any]:
+        fetch = Fetch.from_meta(response.meta["reddit"])
+        yield from self._emit(self.state.record(fetch, self._answer(fetch, response)))
+
+    def _answer(self, fetch: Fetch, response: Response) -> Answer:
+        location = response.headers.get("Location", b"").decode("latin-1")
+        if response.status in (301, 302, 303, 307):
+            return Answer(response.status, location=location)
+        try:
+            body = decode_json(response.body)
+        except BadBody as exc:
+            if response.status == 200:
+                self.crawler.stats.inc_value(f"reddit/parse_error/{fetch.part}")  # type: ignore[union-attr]
+                return Answer(response.status, error=f"HTTP 200 {exc}")
+            body = None
+        return Answer(response.status, body)
+
+    def parse_failure(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        fetch = Fetch.from_meta(request.meta["reddit"])
+        if failure.check(HttpError):
+            reason = f"HTTP {failure.value.response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {str(failure.value)[:120]}"
+        self.crawler.stats.inc_value(f"reddit/failed/{fetch.part}")  # type: ignore[union-attr]
+        self.logger.warning("%s %s %s failed: %s", fetch.unit, fetch.name, fetch.part, reason)
+        yield from self._emit(self.state.record(fetch, Answer(0, error=reason)))
+
+    # -- end of crawl ---------------------------------------------------------------
+    def _on_idle(self) -> None:
+        if not self.state.finished:
+            self.logger.error("crawl idle with unfinished units: %s", sorted(self.state.busy)[:10])
