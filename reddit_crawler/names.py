@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-SUBREDDIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
-USER_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+SUBREDDIT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
+USER_RE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 ABSENT_AUTHORS = frozenset({"[deleted]", "[removed]"})
 
 
@@ -28,7 +28,7 @@ def normalize_subreddit(raw: str) -> str:
     text = text.strip("/")
     if text[:2].lower() == "r/":
         text = text[2:].strip("/")
-    if not SUBREDDIT_RE.match(text):
+    if not SUBREDDIT_RE.fullmatch(text):
         raise InvalidName(f"invalid subreddit name: {raw!r}")
     return text
 
@@ -60,7 +60,7 @@ def parse_subreddit_lines(text: str) -> list[str]:
 
 
 def is_valid_subreddit(name: object) -> bool:
-    return isinstance(name, str) and bool(SUBREDDIT_RE.match(name))
+    return isinstance(name, str) and bool(SUBREDDIT_RE.fullmatch(name))
 
 
 def is_profile_subreddit(name: str, subreddit_type: object = None) -> bool:
@@ -70,4 +70,4 @@ def is_profile_subreddit(name: str, subreddit_type: object = None) -> bool:
 
 def is_crawlable_user(name: object) -> bool:
     """A real author name that is safe to put in a URL."""
-    return isinstance(name, str) and name not in ABSENT_AUTHORS and bool(USER_RE.match(name))
+    return isinstance(name, str) and name not in ABSENT_AUTHORS and bool(USER_RE.fullmatch(name))

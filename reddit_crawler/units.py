@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reddit_crawler.fetches import SUBREDDIT_PARTS, Fetch, first_page, next_page
+from reddit_crawler.fetches import LISTING_PARTS, SUBREDDIT_PARTS, Fetch, first_page, next_page
 from reddit_crawler.items import ActivityItem, PostItem, SubredditItem, UserItem
 from reddit_crawler.names import ABSENT_AUTHORS, is_crawlable_user
 from reddit_crawler.parsers.listing import listing_stats, merge_posts, parse_listing, post_subreddit
@@ -144,7 +144,8 @@ class SubredditUnit:
         item.rules = self.rules
         item.stats = listing_stats(self.listings)
         self.users = select_users(self.listings, self.plan.users_per_sub)
-        return item, merge_posts(self.listings, crawled_at)
+        ordered = {part: self.listings[part] for part in LISTING_PARTS if part in self.listings}
+        return item, merge_posts(ordered, crawled_at)
 
 
 def select_users(listings: dict[str, list[dict[str, Any]]], cap: int) -> list[str]:
@@ -193,7 +194,7 @@ class UserUnit:
         if answer.error is None and answer.status == 200:
             return self._record_page(fetch, answer)
         self.pending.discard("submitted")
-        if answer.error is None and answer.status in (403, 404):
+        if answer.error is None and answer.status in (403, 404) and isinstance(answer.body, dict):
             self.posts_state = "private_posts" if answer.status == 403 else "not_found"
         else:
             self.failed_parts.append(f"submitted: {_fail_reason(answer)}")

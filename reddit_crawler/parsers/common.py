@@ -32,10 +32,17 @@ def as_list(value: Any) -> list[Any]:
 
 
 def clean_text(value: Any) -> str | None:
-    """A string with NUL characters removed (PostgreSQL rejects them); None for non-strings."""
+    """A string without NUL characters (PostgreSQL rejects them) or lone surrogates (not
+    encodable as UTF-8); None for non-strings."""
     if not isinstance(value, str):
         return None
-    return value.replace("\x00", "") if "\x00" in value else value
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def as_int(value: Any) -> int | None:
@@ -51,8 +58,13 @@ def as_int(value: Any) -> int | None:
 def as_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
+    if isinstance(value, int):
+        try:
+            value = float(value)
+        except OverflowError:
+            return None
+    if isinstance(value, float) and math.isfinite(value):
+        return value
     return None
 
 

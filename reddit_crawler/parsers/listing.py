@@ -89,8 +89,8 @@ def merge_posts(listings: dict[str, list[dict[str, Any]]], crawled_at: datetime)
     items: dict[str, PostItem] = {}
     for listing, posts in listings.items():
         for rank, data in enumerate(posts, start=1):
-            post_id = data.get("id")
-            item = items.get(post_id) if isinstance(post_id, str) else None
+            post_id = clean_text(data.get("id"))
+            item = items.get(post_id) if post_id else None
             if item is None:
                 item = post_item(data, crawled_at)
                 if item is None:
@@ -101,7 +101,10 @@ def merge_posts(listings: dict[str, list[dict[str, Any]]], crawled_at: datetime)
 
 
 def _avg(values: list[float]) -> float | None:
-    return statistics.fmean(values) if values else None
+    try:
+        return statistics.fmean(values) if values else None
+    except OverflowError:
+        return None
 
 
 def _median(values: list[float]) -> float | None:

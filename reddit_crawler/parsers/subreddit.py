@@ -23,7 +23,7 @@ def subreddit_state(status: int, body: Any, location: str = "") -> str | None:
     if status in (301, 302, 303, 307) and "/subreddits/search" in location:
         return "nonexistent"
     reason = as_dict(body).get("reason")
-    if status == 403 and reason in FORBIDDEN_REASONS:
+    if status == 403 and isinstance(reason, str) and reason in FORBIDDEN_REASONS:
         return str(reason)
     if status == 404 and reason == "banned":
         return "banned"

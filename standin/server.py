@@ -1,0 +1,497 @@
+"""aiohttp server of the Reddit stand-in: tenants, admin API and Reddit endpoints.
+
+Every Reddit path may be prefixed with ``/t/<tenant>`` (``[A-Za-z0-9_-]{1,64}``); without the
+prefix a request belongs to tenant ``default``. Each tenant has its own config (world
+parameters, latencies) and request log; tenants with equal world parameters share one cached
+:class:`~standin.world.World`.
+
+Admin API (JSON):
+
+- ``GET /_standin/health`` -> ``{"ok": true, "version": ...}``
+- ``PUT /_standin/tenants/<t>`` body = config subset -> ``{"ok": true}`` (400 on bad keys/values)
+- ``GET /_standin/tenants/<t>`` -> the tenant's effective config
+- ``DELETE /_standin/tenants/<t>`` -> forget the tenant (config and log)
+- ``GET|DELETE /_standin/tenants/<t>/requests`` -> the request log / clear it
+- ``GET /_standin/tenants/<t>/world`` -> world summary (names, states, special names)
+- ``GET /_standin/tenants/<t>/truth?subs=a,b&users_per_sub=&depth=&max_subs=&hot=&top_week=
+  &top_year=&user_posts=`` -> :func:`standin.truth.expected_crawl` on the tenant's world
+
+Reddit endpoints (GET, ``.json`` suffix optional, trailing slash tolerated): ``/r/<name>/about``,
+``/r/<name>/about/rules``, ``/r/<name>/hot``, ``/r/<name>/top?t=``, ``/user/<name>/about``,
+``/user/<name>/submitted``, ``/subreddits/search``. ``limit`` (default 25, clamped to 1..100;
+non-numbers and values < 1 mean 25) and ``after`` (a ``t3_`` fullname; unknown -> empty page) are
+honoured; other parameters (``raw_json``, ``count``, ``before``, ``sort``...) are ignored.
+``top`` without ``t`` (or with an unknown one) uses ``day``, as Reddit does.
+
+Choices for states: a suspended user's ``submitted`` answers 403 ``{"message": "Forbidden",
+"error": 403}`` (like a hidden listing); unknown and ``not_found`` users answer 404 on both
+endpoints. A subreddit that is not in the world answers 302 on every endpoint, to an absolute
+``<scheme>://<host>[/t/<tenant>]/subreddits/search.json?q=<name>&raw_json=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import quote
+
+from aiohttp import web
+
+from standin import __version__, shapes
+from standin.truth import ENDPOINT_KINDS, expected_crawl
+from standin.world import (
+    MIN_SUBREDDITS,
+    MIN_USERS,
+    Post,
+    Subreddit,
+    World,
+    WorldParams,
+    get_world,
+)
+
+TENANT_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SUB_RE: Final = re.compile(r"^/r/([^/]+)/(about/rules|about|hot|top)(?:\.json)?/?$")
+_USER_RE: Final = re.compile(r"^/(?:user|u)/([^/]+)/(about|submitted)(?:\.json)?/?$")
+_SEARCH_RE: Final = re.compile(r"^/subreddits/search(?:\.json)?/?$")
+_SUB_KIND: Final[dict[str, str]] = {
+    "about": "sub_about",
+    "about/rules": "sub_rules",
+    "hot": "sub_hot",
+    "top": "sub_top",
+}
+DEFAULT_LIMIT: Final[int] = 25
+MAX_LIMIT: Final[int] = 100
+CONFIG_KEYS: Final[tuple[str, ...]] = (
+    "seed",
+    "n_subreddits",
+    "n_users",
+    "posts_per_user",
+    "latency_ms",
+    "latency_ms_by_endpoint",
+)
+
+_JSON_HEADERS: Final[dict[str, str]] = {"Content-Type": shapes.JSON_CONTENT_TYPE}
+_B_NOT_FOUND: Final[bytes] = shapes.dumps(shapes.error(404))
+_B_FORBIDDEN: Final[bytes] = shapes.dumps(shapes.error(403))
+_B_PRIVATE: Final[bytes] = shapes.dumps(shapes.error(403, "private"))
+_B_GATED: Final[bytes] = shapes.dumps(shapes.error(403, "gated"))
+_B_BANNED: Final[bytes] = shapes.dumps(shapes.error(404, "banned"))
+_B_EMPTY_LISTING: Final[bytes] = shapes.listing_bytes([], None)
+_B_METHOD: Final[bytes] = shapes.dumps({"message": "Method Not Allowed", "error": 405})
+
+
+class ConfigError(ValueError):
+    """Invalid tenant configuration."""
+
+
+@dataclass(slots=True)
+class Tenant:
+    """Per-tenant config and request log."""
+
+    name: str
+    params: WorldParams = field(default_factory=WorldParams)
+    latency_ms: float = 0.0
+    latency_ms_by_endpoint: dict[str, float] = field(default_factory=dict)
+    log: list[tuple[str, str, dict[str, str], int, float, str, str]] = field(default_factory=list)
+    _world: World | None = None
+
+    def world(self) -> World:
+        """The tenant's world (held while the tenant exists; shared by equal params)."""
+        world = self._world
+        if world is None:
+            world = self._world = get_world(self.params)
+        return world
+
+    def latency(self, kind: str) -> float:
+        """Seconds to wait for an endpoint kind (per-endpoint value overrides latency_ms)."""
+        ms = self.latency_ms_by_endpoint.get(kind, self.latency_ms)
+        return ms / 1000.0
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "seed": self.params.seed,
+            "n_subreddits": self.params.n_subreddits,
+            "n_users": self.params.n_users,
+            "posts_per_user": list(self.params.posts_per_user),
+            "latency_ms": self.latency_ms,
+            "latency_ms_by_endpoint": dict(self.latency_ms_by_endpoint),
+        }
+
+
+def _int(cfg: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+    value = cfg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(f"{key} must be an integer in [{lo}, {hi}]")
+    return value
+
+
+def _ms(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 600_000:
+        raise ConfigError(f"{key} must be a number of milliseconds in [0, 600000]")
+    return float(value)
+
+
+def parse_config(name: str, cfg: Any) -> Tenant:
+    """Validate a tenant config (any subset of :data:`CONFIG_KEYS`) into a :class:`Tenant`."""
+    if not isinstance(cfg, dict):
+        raise ConfigError("config must be a JSON object")
+    unknown = [k for k in cfg if k not in CONFIG_KEYS]
+    if unknown:
+        raise ConfigError(f"unknown config keys: {unknown}; known: {list(CONFIG_KEYS)}")
+    d = WorldParams()
+    seed = _int(cfg, "seed", d.seed, -(2**63), 2**63 - 1)
+    n_subs = _int(cfg, "n_subreddits", d.n_subreddits, MIN_SUBREDDITS, 5000)
+    n_users = _int(cfg, "n_users", d.n_users, MIN_USERS, 50_000)
+    ppu = cfg.get("posts_per_user", list(d.posts_per_user))
+    if (
+        not isinstance(ppu, list | tuple)
+        or len(ppu) != 2
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in ppu)
+        or not 0 <= ppu[0] <= ppu[1] <= 1000
+    ):
+        raise ConfigError("posts_per_user must be [lo, hi] with 0 <= lo <= hi <= 1000")
+    latency = _ms(cfg.get("latency_ms", 0), "latency_ms")
+    by_kind_raw = cfg.get("latency_ms_by_endpoint", {})
+    if not isinstance(by_kind_raw, dict):
+        raise ConfigError("latency_ms_by_endpoint must be an object")
+    by_kind: dict[str, float] = {}
+    for kind, value in by_kind_raw.items():
+        if kind not in ENDPOINT_KINDS:
+            raise ConfigError(f"unknown endpoint kind {kind!r}; known: {list(ENDPOINT_KINDS)}")
+        by_kind[kind] = _ms(value, f"latency_ms_by_endpoint.{kind}")
+    params = WorldParams(seed, n_subs, n_users, (ppu[0], ppu[1]))
+    return Tenant(name, params, latency, by_kind)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        n = int(raw)
+    except ValueError:
+        return DEFAULT_LIMIT
+    if n < 1:
+        return DEFAULT_LIMIT
+    return min(n, MAX_LIMIT)
+
+
+def _json_response(obj: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(obj, ensure_ascii=False).encode("utf-8"),
+        status=status,
+        headers=_JSON_HEADERS,
+    )
+
+
+class Standin:
+    """State of one server: tenants and the request handler."""
+
+    def __init__(self, default_config: dict[str, Any] | None = None) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.default_config = default_config or {}
+
+    def tenant(self, name: str) -> Tenant:
+        t = self.tenants.get(name)
+        if t is None:
+            t = parse_config(name, self.default_config if name == "default" else {})
+            self.tenants[name] = t
+        return t
+
+    # -- entry point ---------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.time()
+        path = request.path
+        if path.startswith("/_standin/") or path == "/_standin":
+            return await self.admin(request, path)
+        tenant_name = "default"
+        prefix = ""
+        if path.startswith("/t/"):
+            rest = path[3:]
+            i = rest.find("/")
+            tenant_name, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
+            if not TENANT_RE.match(tenant_name):
+                return web.Response(body=_B_NOT_FOUND, status=404, headers=_JSON_HEADERS)
+            prefix = "/t/" + tenant_name
+        tenant = self.tenant(tenant_name)
+        query = request.query
+        if request.method == "GET":
+            kind, status, body, headers = self.answer(tenant, path, query, request, prefix)
+        else:
+            kind, status, body, headers = "other", 405, _B_METHOD, _JSON_HEADERS
+        transport = request.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        tenant.log.append(
+            (
+                request.method,
+                path,
+                {k: v for k, v in query.items()},
+                status,
+                arrived,
+                request.headers.get("User-Agent", ""),
+                str(peer[0]) if peer else "",
+            )
+        )
+        delay = tenant.latency(kind)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return web.Response(body=body, status=status, headers=headers)
+
+    # -- Reddit endpoints ----------------------------------------------------------------
+    def answer(
+        self,
+        tenant: Tenant,
+        path: str,
+        query: Any,
+        request: web.Request,
+        prefix: str,
+    ) -> tuple[str, int, bytes, dict[str, str]]:
+        """Return (endpoint kind, status, body, headers) for a Reddit GET."""
+        world = tenant.world()
+        m = _SUB_RE.match(path)
+        if m:
+            name, what = m.group(1), m.group(2)
+            kind = _SUB_KIND[what]
+            sub = world.lookup_sub(name)
+            if sub is None:
+                location = (
+                    f"{request.scheme}://{request.host}{prefix}/subreddits/search.json"
+                    f"?q={quote(name, safe='')}&raw_json=1"
+                )
+                body = shapes.redirect_html(location).encode("utf-8")
+                headers = {"Content-Type": shapes.HTML_CONTENT_TYPE, "Location": location}
+                return kind, 302, body, headers
+            state = sub.state
+            if state != "ok":
+                return (kind, *self._sub_error(world, sub), _JSON_HEADERS)
+            if kind == "sub_about":
+                return kind, 200, self._cached(world, ("about", sub.lower), sub), _JSON_HEADERS
+            if kind == "sub_rules":
+                return kind, 200, self._cached(world, ("rules", sub.lower), sub), _JSON_HEADERS
+            if kind == "sub_hot":
+                listing, t = world.hot(sub), ""
+            else:
+                t = query.get("t", "day")
+                listing = world.top(sub, t)
+            body = self._page(world, ("r", sub.lower, kind, t), listing, query)
+            return kind, 200, body, _JSON_HEADERS
+        m = _USER_RE.match(path)
+        if m:
+            name, what = m.group(1), m.group(2)
+            kind = "user_about" if what == "about" else "user_submitted"
+            user = world.lookup_user(name)
+            if user is None or user.state == "not_found":
+                return kind, 404, _B_NOT_FOUND, _JSON_HEADERS
+            if kind == "user_about":
+                key = ("user", user.name.lower())
+                cached = world.body_cache.get(key)
+                if cached is None:
+                    obj = (
+                        shapes.suspended_user_about(user)
+                        if user.state == "suspended"
+                        else shapes.user_about(user)
+                    )
+                    cached = world.body_cache[key] = shapes.dumps(obj)
+                return kind, 200, cached, _JSON_HEADERS
+            if user.state != "ok":
+                return kind, 403, _B_FORBIDDEN, _JSON_HEADERS
+            listing = world.submitted(user)
+            body = self._page(world, ("u", user.name.lower(), "", ""), listing, query)
+            return kind, 200, body, _JSON_HEADERS
+        if _SEARCH_RE.match(path):
+            return "search", 200, _B_EMPTY_LISTING, _JSON_HEADERS
+        return "other", 404, _B_NOT_FOUND, _JSON_HEADERS
+
+    @staticmethod
+    def _sub_error(world: World, sub: Subreddit) -> tuple[int, bytes]:
+        if sub.state == "private":
+            return 403, _B_PRIVATE
+        if sub.state == "gated":
+            return 403, _B_GATED
+        if sub.state == "banned":
+            return 404, _B_BANNED
+        key = ("quarantined", sub.lower)
+        body = world.body_cache.get(key)
+        if body is None:
+            body = world.body_cache[key] = shapes.dumps(shapes.quarantined(sub))
+        return 403, body
+
+    @staticmethod
+    def _cached(world: World, key: tuple[str, str], sub: Subreddit) -> bytes:
+        body = world.body_cache.get(key)
+        if body is None:
+            obj = shapes.subreddit_about(sub) if key[0] == "about" else shapes.subreddit_rules(sub)
+            body = world.body_cache[key] = shapes.dumps(obj)
+        return body
+
+    @staticmethod
+    def _page(
+        world: World, key: tuple[str, str, str, str], listing: list[Post], query: Any
+    ) -> bytes:
+        limit = _limit(query.get("limit"))
+        after = query.get("after") or ""
+        start = 0
+        if after:
+            if not after.startswith("t3_"):
+                after = "t3_" + after
+            index = world.index_cache.get(key)
+            if index is None:
+                index = {p.fullname: i for i, p in enumerate(listing)}
+                world.index_cache[key] = index
+            pos = index.get(after)
+            if pos is None:
+                return _B_EMPTY_LISTING
+            start = pos + 1
+        page = listing[start : start + limit]
+        more = start + limit < len(listing)
+        next_after = page[-1].fullname if page and more else None
+        return shapes.listing_bytes([shapes.link_bytes(p) for p in page], next_after)
+
+    # -- admin ---------------------------------------------------------------------------
+    async def admin(self, request: web.Request, path: str) -> web.StreamResponse:
+        parts = [p for p in path.split("/") if p][1:]  # drop "_standin"
+        method = request.method
+        if parts == ["health"]:
+            return _json_response({"ok": True, "version": __version__})
+        if len(parts) >= 2 and parts[0] == "tenants":
+            name = parts[1]
+            if not TENANT_RE.match(name):
+                return _json_response({"ok": False, "error": "bad tenant name"}, 400)
+            rest = parts[2:]
+            if not rest:
+                if method == "PUT":
+                    return await self._put_tenant(request, name)
+                if method == "GET":
+                    return _json_response(self.tenant(name).config())
+                if method == "DELETE":
+                    self.tenants.pop(name, None)
+                    return _json_response({"ok": True})
+            elif rest == ["requests"]:
+                if method == "GET":
+                    return self._requests(name)
+                if method == "DELETE":
+                    if name in self.tenants:
+                        self.tenants[name].log.clear()
+                    return _json_response({"ok": True})
+            elif rest == ["world"] and method == "GET":
+                world = self.tenant(name).world()
+                return _json_response({"tenant": name, **world.summary()})
+            elif rest == ["truth"] and method == "GET":
+                return self._truth(request, name)
+        return _json_response({"ok": False, "error": "unknown admin endpoint"}, 404)
+
+    async def _put_tenant(self, request: web.Request, name: str) -> web.Response:
+        raw = await request.read()
+        try:
+            cfg = json.loads(raw) if raw.strip() else {}
+            tenant = parse_config(name, cfg)
+            tenant.world()  # generate now, so the first request is fast
+        except (ConfigError, ValueError) as exc:
+            return _json_response({"ok": False, "error": str(exc)}, 400)
+        old = self.tenants.get(name)
+        if old is not None:
+            tenant.log = old.log
+        self.tenants[name] = tenant
+        return _json_response({"ok": True})
+
+    def _requests(self, name: str) -> web.Response:
+        tenant = self.tenants.get(name)
+        entries = [] if tenant is None else tenant.log
+        out = [
+            {
+                "method": method,
+                "path": path,
+                "query": query,
+                "status": status,
+                "time": when,
+                "user_agent": ua,
+                "client_ip": ip,
+            }
+            for method, path, query, status, when, ua, ip in entries
+        ]
+        return _json_response({"requests": out})
+
+    def _truth(self, request: web.Request, name: str) -> web.Response:
+        q = request.query
+        subs = [s for s in q.get("subs", "").split(",") if s]
+        kwargs: dict[str, int] = {}
+        try:
+            for key in (
+                "users_per_sub",
+                "depth",
+                "max_subs",
+                "hot",
+                "top_week",
+                "top_year",
+                "user_posts",
+            ):
+                if key in q:
+                    kwargs[key] = int(q[key])
+            world = self.tenant(name).world()
+            result = expected_crawl(world, subs, **kwargs)
+        except ValueError as exc:
+            return _json_response({"ok": False, "error": str(exc)}, 400)
+        return _json_response(result)
+
+
+def make_app(default_config: dict[str, Any] | None = None) -> web.Application:
+    """Build the aiohttp application (``default_config`` configures tenant ``default``)."""
+    if default_config:
+        parse_config("default", default_config)  # validate early
+    standin = Standin(default_config)
+    app = web.Application()
+    app["standin"] = standin
+    app.router.add_route("*", "/{tail:.*}", standin.handle)
+    return app
+
+
+async def serve(host: str, port: int, port_file: str | None, config: dict[str, Any]) -> None:
+    """Run until SIGTERM/SIGINT; write the port file and print the URL once listening."""
+    app = make_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if port_file:
+        tmp = f"{port_file}.tmp"
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write(f"{bound}\n")
+        os.replace(tmp, port_file)
+    print(f"standin listening on http://{host}:{bound}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point (``python -m standin``)."""
+    parser = argparse.ArgumentParser(prog="python -m standin", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port-file", default=None, help="write the bound port here")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="JSON config of tenant 'default' (same keys as PUT /_standin/tenants/<t>)",
+    )
+    args = parser.parse_args(argv)
+    config: dict[str, Any] = json.loads(args.config) if args.config else {}
+    try:
+        asyncio.run(serve(args.host, args.port, args.port_file, config))
+    except ConfigError as exc:
+        print(f"standin: {exc}", file=sys.stderr)
+        return 2
+    return 0

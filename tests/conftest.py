@@ -1,0 +1,49 @@
+"""Session-wide fixtures: the offline Reddit stand-in, one per test session, and a tenant
+(own request log and world config) per test."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from standin import client
+
+
+@dataclass
+class Tenant:
+    root: str
+    name: str
+
+    @property
+    def base_url(self) -> str:
+        return client.tenant_url(self.root, self.name)
+
+    def configure(self, **config: Any) -> None:
+        client.configure(self.root, self.name, **config)
+
+    def requests(self) -> list[dict[str, Any]]:
+        return client.get_requests(self.root, self.name)
+
+    def truth(self, subs: list[str], **params: int) -> dict[str, Any]:
+        return client.truth(self.root, self.name, subs, **params)
+
+    def world(self) -> dict[str, Any]:
+        return client.world_summary(self.root, self.name)
+
+
+@pytest.fixture(scope="session")
+def standin_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    proc, base_url = client.start_standin(tmp_path_factory.mktemp("standin"))
+    yield base_url
+    client.stop(proc)
+
+
+@pytest.fixture
+def tenant(standin_root: str, request: pytest.FixtureRequest) -> Tenant:
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", request.node.name)[:64]
+    client.reset(standin_root, name)
+    return Tenant(standin_root, name)
