@@ -11,6 +11,19 @@ COMMANDS_MODULE = "reddit_crawler.commands"
 
 # -- Reddit --------------------------------------------------------------------------
 REDDIT_BASE_URL = "https://www.reddit.com"
+REDDIT_OAUTH_URL = "https://oauth.reddit.com"
+REDDIT_AUTH_URL = ""  # empty: REDDIT_BASE_URL
+REDDIT_AUTH = ""  # empty: oauth when REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET are set
+REDDIT_USER_AGENT = ""  # empty: python:reddit_crawler:<version> (by /u/reddit_crawler)
+REDDIT_DEFAULT_RATE = 100.0
+REDDIT_PROBE_REQUESTS = 5
+REDDIT_RATE_SPREAD = False
+REDDIT_429_RETRIES = 5
+PROXY_LIST = ""
+PROXY_FILE = ""
+PROXY_RETRIES = 5
+PROXY_BACKOFF_BASE = 5.0
+PROXY_BACKOFF_MAX = 300.0
 REDDIT_PROGRESS_INTERVAL = 30.0
 REDDIT_STATS_FILE = ""
 
@@ -30,9 +43,21 @@ COOKIES_ENABLED = False
 CONCURRENT_ITEMS = 4
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
-USER_AGENT = "python:reddit_crawler:0.1 (by /u/reddit_crawler)"
 DEFAULT_REQUEST_HEADERS = {"Accept": "application/json"}
 LOG_LEVEL = "INFO"
+
+# 429 is handled by our RateLimitMiddleware (wait for its identity, never at once).
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+    # process_request in this order; process_response/process_exception in reverse,
+    # so 407/dead proxies, then 401, then 429 are seen before Scrapy's RetryMiddleware (550).
+    "reddit_crawler.middlewares.ratelimit.RateLimitMiddleware": 555,
+    "reddit_crawler.middlewares.oauth.OAuthMiddleware": 557,
+    "reddit_crawler.middlewares.proxies.ProxyMiddleware": 560,
+    "reddit_crawler.middlewares.useragents.UserAgentMiddleware": 565,
+}
 
 EXTENSIONS = {
     "reddit_crawler.extensions.progress.Progress": 500,

@@ -4,7 +4,9 @@ Used by tests, the demo and benchmarks instead of the real Reddit API. The packa
 
 - :mod:`standin.world`: deterministic world generation (subreddits, users, posts, listings);
 - :mod:`standin.shapes`: JSON bodies in Reddit's real response shapes;
-- :mod:`standin.server`: the aiohttp application (tenants, admin API, Reddit endpoints);
+- :mod:`standin.server`: the aiohttp application (tenants, hosts, admin API, Reddit endpoints);
+- :mod:`standin.tenant`: tenant config validation and the request log entry;
+- :mod:`standin.access`: public-access block, OAuth tokens and rate limits;
 - :mod:`standin.truth`: the ground truth of a crawl plan over a world;
 - :mod:`standin.client`: helpers to start/stop the server and call its admin API.
 
@@ -15,4 +17,4 @@ from __future__ import annotations
 
 __all__ = ["__version__"]
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"

@@ -4,15 +4,20 @@ Only the standard library is used (``subprocess``, ``urllib``), so these helpers
 synchronous test code, Scrapy/Twisted tests and benchmark scripts alike::
 
     proc, base = start_standin(tmp_path)
-    configure(base, "test_x", seed=3, latency_ms=5)
+    configure(base, "test_x", seed=3, latency_ms=5)   # a PUT replaces the whole config
     url = tenant_url(base, "test_x")          # -> http://127.0.0.1:PORT/t/test_x
+    oauth = oauth_url(base, "test_x")         # -> http://127.0.0.1:PORT/t/test_x/oauth
     ...
+    configure(base, "test_y", oauth_clients={"id": "secret"}, block_public=True)
+    status, body = request_token(base, "test_y", "id", "secret")  # body["access_token"]
+    tokens = get_tokens(base, "test_y")       # e.g. to grep logs for leaked tokens
     log = get_requests(base, "test_x")
     stop(proc)
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -107,6 +112,14 @@ def tenant_url(base_url: str, tenant: str) -> str:
     return f"{base_url.rstrip('/')}/t/{tenant}"
 
 
+def oauth_url(base_url: str, tenant: str) -> str:
+    """The OAuth host URL of a tenant, e.g. ``http://127.0.0.1:PORT/t/<tenant>/oauth``.
+
+    The token endpoint is on the Reddit base URL: ``tenant_url(...) + "/api/v1/access_token"``.
+    """
+    return f"{tenant_url(base_url, tenant)}/oauth"
+
+
 # -- HTTP -------------------------------------------------------------------------------
 
 
@@ -190,3 +203,34 @@ def truth(base_url: str, tenant: str, subs: list[str], **params: int) -> dict[st
     query = urllib.parse.urlencode({"subs": ",".join(subs), **params})
     result: dict[str, Any] = _admin(base_url, "GET", f"/_standin/tenants/{tenant}/truth?{query}")
     return result
+
+
+def get_tokens(base_url: str, tenant: str) -> list[dict[str, Any]]:
+    """Tokens issued for the tenant: ``[{"token", "client_id", "issued", "expires"}]``."""
+    result: list[dict[str, Any]] = _admin(base_url, "GET", f"/_standin/tenants/{tenant}/tokens")[
+        "tokens"
+    ]
+    return result
+
+
+def expire_tokens(base_url: str, tenant: str) -> int:
+    """Expire every token of the tenant now; return how many were still valid."""
+    result = _admin(base_url, "POST", f"/_standin/tenants/{tenant}/expire_tokens", {})
+    return int(result["expired"])
+
+
+def request_token(
+    base_url: str, tenant: str, client_id: str, secret: str
+) -> tuple[int, dict[str, Any]]:
+    """``POST /api/v1/access_token`` (client credentials) of a tenant: ``(status, json body)``."""
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode("ascii")
+    status, _, raw = fetch(
+        f"{tenant_url(base_url, tenant)}/api/v1/access_token",
+        method="POST",
+        data=b"grant_type=client_credentials",
+        headers={
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    return status, json.loads(raw)

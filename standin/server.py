@@ -2,16 +2,31 @@
 
 Every Reddit path may be prefixed with ``/t/<tenant>`` (``[A-Za-z0-9_-]{1,64}``); without the
 prefix a request belongs to tenant ``default``. Each tenant has its own config (world
-parameters, latencies) and request log; tenants with equal world parameters share one cached
-:class:`~standin.world.World`.
+parameters, latencies, access keys; see :mod:`standin.tenant`), request log, tokens and rate-limit
+counters; tenants with equal world parameters share one cached :class:`~standin.world.World`.
+
+Three Reddit "hosts" live after the tenant prefix (see :mod:`standin.access` for the checks):
+
+- www: ``[/t/<t>]/<reddit path>`` (``www.reddit.com``);
+- oauth: ``[/t/<t>]/oauth/<reddit path>`` (``oauth.reddit.com``; bearer token);
+- auth: ``POST [/t/<t>]/api/v1/access_token`` (the token endpoint on www; basic auth, form
+  ``grant_type=client_credentials``).
+
+The data does not depend on the host. Each request is logged with its Reddit path (without
+the tenant and host prefixes), ``host``, ``client_id``, ``token_ok``, ``limited``, ``identity``
+and ``proxy_authorization_seen``; tokens and secrets are never logged.
 
 Admin API (JSON):
 
 - ``GET /_standin/health`` -> ``{"ok": true, "version": ...}``
 - ``PUT /_standin/tenants/<t>`` body = config subset -> ``{"ok": true}`` (400 on bad keys/values)
 - ``GET /_standin/tenants/<t>`` -> the tenant's effective config
-- ``DELETE /_standin/tenants/<t>`` -> forget the tenant (config and log)
+- ``DELETE /_standin/tenants/<t>`` -> forget the tenant (config, log, tokens)
 - ``GET|DELETE /_standin/tenants/<t>/requests`` -> the request log / clear it
+- ``GET /_standin/tenants/<t>/tokens`` -> ``{"tokens": [{"token", "client_id", "issued",
+  "expires"}]}`` (epoch seconds; expired tokens stay listed)
+- ``POST /_standin/tenants/<t>/expire_tokens`` -> ``{"ok": true, "expired": n}``: expire all
+  tokens of the tenant now
 - ``GET /_standin/tenants/<t>/world`` -> world summary (names, states, special names)
 - ``GET /_standin/tenants/<t>/truth?subs=a,b&users_per_sub=&depth=&max_subs=&hot=&top_week=
   &top_year=&user_posts=`` -> :func:`standin.truth.expected_crawl` on the tenant's world
@@ -26,7 +41,10 @@ honoured; other parameters (``raw_json``, ``count``, ``before``, ``sort``...) ar
 Choices for states: a suspended user's ``submitted`` answers 403 ``{"message": "Forbidden",
 "error": 403}`` (like a hidden listing); unknown and ``not_found`` users answer 404 on both
 endpoints. A subreddit that is not in the world answers 302 on every endpoint, to an absolute
-``<scheme>://<host>[/t/<tenant>]/subreddits/search.json?q=<name>&raw_json=1``.
+``<scheme>://<host>[/t/<tenant>][/oauth]/subreddits/search.json?q=<name>&raw_json=1``.
+
+A ``PUT`` of a tenant config keeps its request log and tokens but restarts its rate-limit clock
+and counters.
 """
 
 from __future__ import annotations
@@ -39,28 +57,21 @@ import re
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
 from aiohttp import web
 
 from standin import __version__, shapes
-from standin.truth import ENDPOINT_KINDS, expected_crawl
-from standin.world import (
-    MIN_SUBREDDITS,
-    MIN_USERS,
-    Post,
-    Subreddit,
-    World,
-    WorldParams,
-    get_world,
-)
+from standin.tenant import ConfigError, LogEntry, Tenant, parse_config
+from standin.truth import expected_crawl
+from standin.world import Post, Subreddit, World
 
 TENANT_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SUB_RE: Final = re.compile(r"^/r/([^/]+)/(about/rules|about|hot|top)(?:\.json)?/?$")
 _USER_RE: Final = re.compile(r"^/(?:user|u)/([^/]+)/(about|submitted)(?:\.json)?/?$")
 _SEARCH_RE: Final = re.compile(r"^/subreddits/search(?:\.json)?/?$")
+_TOKEN_RE: Final = re.compile(r"^/api/v1/access_token/?$")
 _SUB_KIND: Final[dict[str, str]] = {
     "about": "sub_about",
     "about/rules": "sub_rules",
@@ -69,14 +80,6 @@ _SUB_KIND: Final[dict[str, str]] = {
 }
 DEFAULT_LIMIT: Final[int] = 25
 MAX_LIMIT: Final[int] = 100
-CONFIG_KEYS: Final[tuple[str, ...]] = (
-    "seed",
-    "n_subreddits",
-    "n_users",
-    "posts_per_user",
-    "latency_ms",
-    "latency_ms_by_endpoint",
-)
 
 _JSON_HEADERS: Final[dict[str, str]] = {"Content-Type": shapes.JSON_CONTENT_TYPE}
 _B_NOT_FOUND: Final[bytes] = shapes.dumps(shapes.error(404))
@@ -86,89 +89,6 @@ _B_GATED: Final[bytes] = shapes.dumps(shapes.error(403, "gated"))
 _B_BANNED: Final[bytes] = shapes.dumps(shapes.error(404, "banned"))
 _B_EMPTY_LISTING: Final[bytes] = shapes.listing_bytes([], None)
 _B_METHOD: Final[bytes] = shapes.dumps({"message": "Method Not Allowed", "error": 405})
-
-
-class ConfigError(ValueError):
-    """Invalid tenant configuration."""
-
-
-@dataclass(slots=True)
-class Tenant:
-    """Per-tenant config and request log."""
-
-    name: str
-    params: WorldParams = field(default_factory=WorldParams)
-    latency_ms: float = 0.0
-    latency_ms_by_endpoint: dict[str, float] = field(default_factory=dict)
-    log: list[tuple[str, str, dict[str, str], int, float, str, str]] = field(default_factory=list)
-    _world: World | None = None
-
-    def world(self) -> World:
-        """The tenant's world (held while the tenant exists; shared by equal params)."""
-        world = self._world
-        if world is None:
-            world = self._world = get_world(self.params)
-        return world
-
-    def latency(self, kind: str) -> float:
-        """Seconds to wait for an endpoint kind (per-endpoint value overrides latency_ms)."""
-        ms = self.latency_ms_by_endpoint.get(kind, self.latency_ms)
-        return ms / 1000.0
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "seed": self.params.seed,
-            "n_subreddits": self.params.n_subreddits,
-            "n_users": self.params.n_users,
-            "posts_per_user": list(self.params.posts_per_user),
-            "latency_ms": self.latency_ms,
-            "latency_ms_by_endpoint": dict(self.latency_ms_by_endpoint),
-        }
-
-
-def _int(cfg: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(f"{key} must be an integer in [{lo}, {hi}]")
-    return value
-
-
-def _ms(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 600_000:
-        raise ConfigError(f"{key} must be a number of milliseconds in [0, 600000]")
-    return float(value)
-
-
-def parse_config(name: str, cfg: Any) -> Tenant:
-    """Validate a tenant config (any subset of :data:`CONFIG_KEYS`) into a :class:`Tenant`."""
-    if not isinstance(cfg, dict):
-        raise ConfigError("config must be a JSON object")
-    unknown = [k for k in cfg if k not in CONFIG_KEYS]
-    if unknown:
-        raise ConfigError(f"unknown config keys: {unknown}; known: {list(CONFIG_KEYS)}")
-    d = WorldParams()
-    seed = _int(cfg, "seed", d.seed, -(2**63), 2**63 - 1)
-    n_subs = _int(cfg, "n_subreddits", d.n_subreddits, MIN_SUBREDDITS, 5000)
-    n_users = _int(cfg, "n_users", d.n_users, MIN_USERS, 50_000)
-    ppu = cfg.get("posts_per_user", list(d.posts_per_user))
-    if (
-        not isinstance(ppu, list | tuple)
-        or len(ppu) != 2
-        or not all(isinstance(x, int) and not isinstance(x, bool) for x in ppu)
-        or not 0 <= ppu[0] <= ppu[1] <= 1000
-    ):
-        raise ConfigError("posts_per_user must be [lo, hi] with 0 <= lo <= hi <= 1000")
-    latency = _ms(cfg.get("latency_ms", 0), "latency_ms")
-    by_kind_raw = cfg.get("latency_ms_by_endpoint", {})
-    if not isinstance(by_kind_raw, dict):
-        raise ConfigError("latency_ms_by_endpoint must be an object")
-    by_kind: dict[str, float] = {}
-    for kind, value in by_kind_raw.items():
-        if kind not in ENDPOINT_KINDS:
-            raise ConfigError(f"unknown endpoint kind {kind!r}; known: {list(ENDPOINT_KINDS)}")
-        by_kind[kind] = _ms(value, f"latency_ms_by_endpoint.{kind}")
-    params = WorldParams(seed, n_subs, n_users, (ppu[0], ppu[1]))
-    return Tenant(name, params, latency, by_kind)
 
 
 def _limit(raw: str | None) -> int:
@@ -208,6 +128,7 @@ class Standin:
     # -- entry point ---------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         arrived = time.time()
+        now = time.monotonic()
         path = request.path
         if path.startswith("/_standin/") or path == "/_standin":
             return await self.admin(request, path)
@@ -220,23 +141,49 @@ class Standin:
             if not TENANT_RE.match(tenant_name):
                 return web.Response(body=_B_NOT_FOUND, status=404, headers=_JSON_HEADERS)
             prefix = "/t/" + tenant_name
+        host = "www"
+        if path == "/oauth" or path.startswith("/oauth/"):
+            host, path, prefix = "oauth", path[6:] or "/", prefix + "/oauth"
+        elif _TOKEN_RE.match(path):
+            host = "auth"
         tenant = self.tenant(tenant_name)
-        query = request.query
-        if request.method == "GET":
-            kind, status, body, headers = self.answer(tenant, path, query, request, prefix)
-        else:
-            kind, status, body, headers = "other", 405, _B_METHOD, _JSON_HEADERS
         transport = request.transport
         peer = transport.get_extra_info("peername") if transport is not None else None
+        ip = str(peer[0]) if peer else ""
+        authorization = request.headers.get("Authorization", "")
+        access = tenant.access
+        gate = access.admit(host, ip, authorization, now)
+        query = request.query
+        kind = "other"
+        if gate.response is not None:
+            status, body, headers = gate.response
+        elif host == "auth":
+            if request.method == "POST":
+                form = await request.post()
+                status, body, headers = access.issue(gate, authorization, form)
+            else:
+                status, body, headers = 405, _B_METHOD, _JSON_HEADERS
+        elif request.method == "GET":
+            kind, status, body, headers = self.answer(tenant, path, query, request, prefix)
+        else:
+            status, body, headers = 405, _B_METHOD, _JSON_HEADERS
+        if gate.headers:
+            headers = {**headers, **gate.headers}
         tenant.log.append(
-            (
+            LogEntry(
                 request.method,
                 path,
                 {k: v for k, v in query.items()},
                 status,
                 arrived,
                 request.headers.get("User-Agent", ""),
-                str(peer[0]) if peer else "",
+                ip,
+                host,
+                gate.client_id,
+                gate.token_ok,
+                gate.limited,
+                gate.identity,
+                "Proxy-Authorization" in request.headers,
             )
         )
         delay = tenant.latency(kind)
@@ -385,6 +332,14 @@ class Standin:
                 return _json_response({"tenant": name, **world.summary()})
             elif rest == ["truth"] and method == "GET":
                 return self._truth(request, name)
+            elif rest == ["tokens"] and method == "GET":
+                tenant = self.tenants.get(name)
+                tokens = [] if tenant is None else list(tenant.access.tokens.values())
+                return _json_response({"tokens": [t.as_json() for t in tokens]})
+            elif rest == ["expire_tokens"] and method == "POST":
+                tenant = self.tenants.get(name)
+                expired = 0 if tenant is None else tenant.access.expire_tokens()
+                return _json_response({"ok": True, "expired": expired})
         return _json_response({"ok": False, "error": "unknown admin endpoint"}, 404)
 
     async def _put_tenant(self, request: web.Request, name: str) -> web.Response:
@@ -398,25 +353,14 @@ class Standin:
         old = self.tenants.get(name)
         if old is not None:
             tenant.log = old.log
+            tenant.access.tokens = old.access.tokens
         self.tenants[name] = tenant
         return _json_response({"ok": True})
 
     def _requests(self, name: str) -> web.Response:
         tenant = self.tenants.get(name)
         entries = [] if tenant is None else tenant.log
-        out = [
-            {
-                "method": method,
-                "path": path,
-                "query": query,
-                "status": status,
-                "time": when,
-                "user_agent": ua,
-                "client_ip": ip,
-            }
-            for method, path, query, status, when, ua, ip in entries
-        ]
-        return _json_response({"requests": out})
+        return _json_response({"requests": [e.as_json() for e in entries]})
 
     def _truth(self, request: web.Request, name: str) -> web.Response:
         q = request.query

@@ -61,6 +61,8 @@ def run_crawl(
         "LOG_LEVEL": "INFO",
         "REDDIT_STATS_FILE": str(stats_file),
         "REDDIT_PROGRESS_INTERVAL": "1",
+        # The stand-in sends no rate-limit headers unless a test asks for limits.
+        "REDDIT_DEFAULT_RATE": "0",
     }
     merged.update(settings or {})
     for key, value in merged.items():

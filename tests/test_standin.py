@@ -422,7 +422,23 @@ def test_request_log_per_tenant(standin: str) -> None:
     assert [e["path"] for e in log_a] == ["/r/python/about.json", "/r/secretclub/hot.json"]
     assert [e["path"] for e in log_b] == ["/user/suspended_user/about.json"]
     first, second = log_a
-    assert set(first) == {"method", "path", "query", "status", "time", "user_agent", "client_ip"}
+    assert set(first) == {
+        "method",
+        "path",
+        "query",
+        "status",
+        "time",
+        "user_agent",
+        "client_ip",
+        "host",
+        "client_id",
+        "token_ok",
+        "limited",
+        "identity",
+        "proxy_authorization_seen",
+    }
+    assert first["host"] == "www" and first["client_id"] is None and first["token_ok"] is None
+    assert first["limited"] is False and first["identity"] is None
     assert first["method"] == "GET" and first["status"] == 200
     assert first["query"] == {"raw_json": "1"}
     assert first["user_agent"] == "agent-a/1.0"

@@ -2,8 +2,9 @@
 
 Scrapy's own command logs a traceback when a component refuses to start; this one prints
 ``error: <message>`` for a :class:`~reddit_crawler.errors.ConfigError` (raised before any
-request is sent) and exits with status 2. The ``reddit`` spider's arguments are checked
-before Scrapy starts at all. Reads no settings of its own.
+request is sent) and exits with status 2; a crawl that stopped because Reddit refused it
+(finish reason ``public_access_blocked`` or ``oauth_refused``) exits with status 3. The
+``reddit`` spider's arguments are checked before Scrapy starts at all. Reads no settings of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from reddit_crawler.errors import ConfigError
 from reddit_crawler.plan import build_plan
 
 CONFIG_ERROR_EXIT = 2
+FAILED_CRAWL_EXIT = 3
+# Finish reasons that mean the crawl could not do its work (the reason is logged as an error).
+FAILED_REASONS = {"public_access_blocked", "oauth_refused"}
 
 
 class Command(ScrapyCrawlCommand):
@@ -35,7 +39,8 @@ class Command(ScrapyCrawlCommand):
             except ConfigError as exc:
                 self._report(exc)
                 return
-        started: Any = self.crawler_process.crawl(self._create_crawler(args[0]), **opts.spargs)
+        crawler = self._create_crawler(args[0])
+        started: Any = self.crawler_process.crawl(crawler, **opts.spargs)
         if isinstance(started, Deferred):
             started.addErrback(self._on_failure)
         elif isinstance(started, asyncio.Future):
@@ -43,6 +48,9 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.start()
         if self.exitcode == 0 and self.crawler_process.bootstrap_failed:
             self.exitcode = 1
+        reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+        if self.exitcode == 0 and reason in FAILED_REASONS:
+            self.exitcode = FAILED_CRAWL_EXIT
 
     def _report(self, exc: BaseException) -> None:
         print(f"error: {exc}", file=sys.stderr, flush=True)

@@ -5,7 +5,8 @@ per selected user two (about, submitted). Answers are joined by
 :class:`~reddit_crawler.crawlstate.CrawlState`; this module only turns fetches into
 requests and responses into answers.
 
-Spider arguments: see :mod:`reddit_crawler.plan`. Settings read: ``REDDIT_BASE_URL``.
+Spider arguments: see :mod:`reddit_crawler.plan`. Settings read: those of
+:mod:`reddit_crawler.access.mode` (which base URL to use).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Downloader middlewares: rate limits and 429s, OAuth, proxies, user agents."""

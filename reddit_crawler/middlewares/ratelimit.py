@@ -1,0 +1,93 @@
+"""Pacing per rate-limit identity, and 429 answers.
+
+Before a request is sent it waits (without blocking the reactor) for an identity with
+allowance; answers update that identity from ``X-Ratelimit-*`` headers. A 429 cools only
+its identity down (``Retry-After``, else the reset, else exponential backoff with jitter)
+and the request goes back to the scheduler — never retried at once, and never by Scrapy's
+RetryMiddleware (429 is not in our ``RETRY_HTTP_CODES``). After ``REDDIT_429_RETRIES`` (default
+5) the 429 reaches the spider, which records the part as failed.
+
+Stats: ``reddit/429``, ``reddit/429/gave_up``, ``reddit/ratelimit/waited`` (seconds, summed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.statscollectors import StatsCollector
+
+from reddit_crawler.access.allowance import RateHeaders, _float
+from reddit_crawler.access.context import access_context
+from reddit_crawler.access.pool import Identity
+
+IDENTITY = "reddit_identity"
+TICKET = "reddit_ticket"
+RETRIES_429 = "reddit_429_retries"
+TOKEN_REQUEST = "reddit_token_request"
+
+
+class RateLimitMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.pool = access_context(crawler).pool
+        self.max_429 = crawler.settings.getint("REDDIT_429_RETRIES", 5)
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
+        return cls(crawler)
+
+    def _settle(self, request: Request) -> Identity | None:
+        key, ticket = request.meta.pop(IDENTITY, None), request.meta.pop(TICKET, None)
+        if key is None or ticket is None:
+            return None
+        return self.pool.settle(key, ticket)
+
+    async def process_request(self, request: Request) -> None:
+        if request.meta.get(TOKEN_REQUEST):
+            return
+        stale = self._settle(request)  # a re-sent copy of a request whose answer never came
+        if stale is not None:
+            stale.allowance.abandoned()
+            self.pool.notify()
+        identity, ticket, waited = await self.pool.acquire()
+        request.meta[IDENTITY], request.meta[TICKET] = identity.key, ticket
+        if waited > 0:
+            self.stats.inc_value("reddit/ratelimit/waited", round(waited, 3))
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        identity = self._settle(request)
+        if identity is None:
+            return response
+        now = self.pool.clock()
+        headers = RateHeaders.parse(response.headers)  # type: ignore[arg-type]
+        try:
+            if response.status != 429:
+                identity.allowance.finished(now, headers)
+                return response
+            retry_after = _float(response.headers.get("Retry-After"))
+            identity.allowance.throttled(now, retry_after, headers)
+            return self._retry_429(request, response)
+        finally:
+            self.pool.notify()
+
+    def _retry_429(self, request: Request, response: Response) -> Request | Response:
+        self.stats.inc_value("reddit/429")
+        attempts = int(request.meta.get(RETRIES_429, 0))
+        if attempts >= self.max_429:
+            self.stats.inc_value("reddit/429/gave_up")
+            return response
+        retry = request.replace(dont_filter=True)
+        retry.meta[RETRIES_429] = attempts + 1
+        return retry
+
+    def process_exception(self, request: Request, exception: Exception) -> Any:
+        identity = self._settle(request)
+        if identity is not None:
+            identity.allowance.abandoned()
+            self.pool.notify()
+        return None
