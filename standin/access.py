@@ -219,6 +219,7 @@ class Gate:
     token_ok: bool | None = None
     limited: bool = False
     identity: str | None = None
+    window_left: float | None = None  # exact seconds to the end of the counted window
     headers: dict[str, str] = field(default_factory=dict)
     response: tuple[int, bytes, dict[str, str]] | None = None
 
@@ -263,6 +264,7 @@ class AccessState:
         if window != index:
             used = 0
         gate.identity = identity
+        gate.window_left = (index + 1) * limit.window - elapsed
         if used >= limit.limit:
             gate.limited = True
             gate.response = self._too_many(reset)

@@ -184,6 +184,7 @@ class Standin:
                 gate.limited,
                 gate.identity,
                 "Proxy-Authorization" in request.headers,
+                gate.window_left,
             )
         )
         delay = tenant.latency(kind)

@@ -48,6 +48,7 @@ class LogEntry:
     limited: bool
     identity: str | None
     proxy_authorization_seen: bool
+    window_left: float | None = None  # exact seconds to the end of the rate-limit window
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class LogEntry:
             "limited": self.limited,
             "identity": self.identity,
             "proxy_authorization_seen": self.proxy_authorization_seen,
+            "window_left": self.window_left,
         }
 
 

@@ -22,6 +22,27 @@ class Tenant:
     def base_url(self) -> str:
         return client.tenant_url(self.root, self.name)
 
+    @property
+    def oauth_url(self) -> str:
+        return client.oauth_url(self.root, self.name)
+
+    def tokens(self) -> list[dict[str, Any]]:
+        return client.get_tokens(self.root, self.name)
+
+    def expire_tokens(self) -> int:
+        return client.expire_tokens(self.root, self.name)
+
+    def oauth_settings(
+        self, client_id: str = "cid", secret: str = "s3cret-value"
+    ) -> dict[str, str]:
+        """Crawler settings for oauth mode against this tenant."""
+        return {
+            "REDDIT_CLIENT_ID": client_id,
+            "REDDIT_CLIENT_SECRET": secret,
+            "REDDIT_OAUTH_URL": self.oauth_url,
+            "REDDIT_AUTH_URL": self.base_url,
+        }
+
     def configure(self, **config: Any) -> None:
         client.configure(self.root, self.name, **config)
 

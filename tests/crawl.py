@@ -42,6 +42,44 @@ def read_jsonl(path: Path) -> tuple[dict[str, list[dict[str, Any]]], int]:
     return dict(items), count
 
 
+def crawl_command(
+    base_url: str,
+    out: Path,
+    args: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> list[str]:
+    cmd = [*SCRAPY, "crawl", "reddit", "-O", str(out)]
+    for key, value in (args or {}).items():
+        cmd += ["-a", f"{key}={value}"]
+    merged = {
+        "REDDIT_BASE_URL": base_url,
+        "POSTGRES_ENABLED": "false",
+        "LOG_LEVEL": "INFO",
+        "REDDIT_STATS_FILE": str(out.with_suffix(".stats.json")),
+        "REDDIT_PROGRESS_INTERVAL": "1",
+        # The stand-in sends no rate-limit headers unless a test asks for limits.
+        "REDDIT_DEFAULT_RATE": "0",
+    }
+    merged.update(settings or {})
+    for key, value in merged.items():
+        cmd += ["-s", f"{key}={value}"]
+    return cmd
+
+
+def crawl_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "PROXY_"))}
+    env.pop("DATABASE_URL", None)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def finish(proc_returncode: int, stdout: str, stderr: str, out: Path) -> CrawlResult:
+    items, lines = read_jsonl(out)
+    stats_file = out.with_suffix(".stats.json")
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    return CrawlResult(proc_returncode, stdout, stderr, items, lines, stats)
+
+
 def run_crawl(
     base_url: str,
     tmp_path: Path,
@@ -50,28 +88,9 @@ def run_crawl(
     timeout: float = 300,
     extra: list[str] | None = None,
 ) -> CrawlResult:
-    out = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}.jsonl"
-    cmd = [*SCRAPY, "crawl", "reddit", "-O", str(out)]
-    for key, value in (args or {}).items():
-        cmd += ["-a", f"{key}={value}"]
-    stats_file = out.with_suffix(".stats.json")
-    merged = {
-        "REDDIT_BASE_URL": base_url,
-        "POSTGRES_ENABLED": "false",
-        "LOG_LEVEL": "INFO",
-        "REDDIT_STATS_FILE": str(stats_file),
-        "REDDIT_PROGRESS_INTERVAL": "1",
-        # The stand-in sends no rate-limit headers unless a test asks for limits.
-        "REDDIT_DEFAULT_RATE": "0",
-    }
-    merged.update(settings or {})
-    for key, value in merged.items():
-        cmd += ["-s", f"{key}={value}"]
-    cmd += extra or []
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / f"out-{len(list(tmp_path.glob('out-*.jsonl')))}.jsonl"
+    cmd = crawl_command(base_url, out, args, settings) + (extra or [])
     proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=crawl_env(), check=False
     )
-    items, lines = read_jsonl(out)
-    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-    return CrawlResult(proc.returncode, proc.stdout, proc.stderr, items, lines, stats)
+    return finish(proc.returncode, proc.stdout, proc.stderr, out)

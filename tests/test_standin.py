@@ -436,6 +436,7 @@ def test_request_log_per_tenant(standin: str) -> None:
         "limited",
         "identity",
         "proxy_authorization_seen",
+        "window_left",
     }
     assert first["host"] == "www" and first["client_id"] is None and first["token_ok"] is None
     assert first["limited"] is False and first["identity"] is None

@@ -27,7 +27,7 @@ class Identity:
     key: str
     allowance: Allowance
     proxy: ProxyState | None = None
-    tickets: set[int] = field(default_factory=set)
+    tickets: dict[int, tuple[int, float]] = field(default_factory=dict)  # generation, sent at
 
     def wait(self, now: float) -> float | None:
         if self.proxy is not None and not self.proxy.healthy(now):
@@ -66,19 +66,20 @@ class IdentityPool:
             now = self.clock()
             identity, wait = self.choose(now)
             if identity is not None:
-                identity.allowance.sent(now)
+                generation = identity.allowance.sent(now)
                 ticket = next(self._tickets)
-                identity.tickets.add(ticket)
+                identity.tickets[ticket] = (generation, now)
                 return identity, ticket, now - started
             await self._wait_for_change(min(wait if wait is not None else MAX_IDLE_WAIT, 60.0))
 
-    def settle(self, key: str, ticket: int) -> Identity | None:
-        """Close a ticket once; None when it was settled already (or is unknown)."""
+    def settle(self, key: str, ticket: int) -> tuple[Identity, int, float] | None:
+        """Close a ticket once: its identity, window generation and send time; None when it
+        was settled already (or is unknown)."""
         identity = self.by_key.get(key)
         if identity is None or ticket not in identity.tickets:
             return None
-        identity.tickets.discard(ticket)
-        return identity
+        generation, sent_at = identity.tickets.pop(ticket)
+        return identity, generation, sent_at
 
     async def _wait_for_change(self, timeout: float) -> None:
         if self._event is None:

@@ -53,13 +53,13 @@ class ProxyEntry:
 
 def mask_entry(entry: str) -> str:
     """An entry as typed, with whatever stands between ``:`` and ``@`` replaced by ``***``."""
-    return re.sub(r"(^|//)([^:@/\s]*):[^@\s]*@", r"\1\2:***@", entry.strip())
+    return re.sub(r"(^|//)([^:@/\s]*):.*@", r"\1\2:***@", entry.strip())
 
 
 def parse_entry(raw: str) -> ProxyEntry:
     text = raw.strip()
     text = text.removeprefix("http://")
-    match = _ENTRY.fullmatch(text)
+    match = None if "://" in text else _ENTRY.fullmatch(text)
     port = int(match["port"]) if match else 0
     if not match or not 0 < port < 65536:
         raise ConfigError(

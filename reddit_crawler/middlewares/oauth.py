@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 TOKEN_GENERATION = "reddit_token_generation"
 RETRIED_401 = "reddit_401_retried"
 REFUSED_REASON = "oauth_refused"
+REFUSING_STATUSES = {400, 401, 403}
 
 
 class TokenRefused(IgnoreRequest):
@@ -61,11 +62,15 @@ class OAuthMiddleware:
         return cls(crawler, access)
 
     async def process_request(self, request: Request) -> None:
-        if request.meta.get(TOKEN_REQUEST) or not request.url.startswith(self.access.api_url):
+        if request.meta.get(TOKEN_REQUEST) or not self._for_api(request.url):
             return
         token = await self._valid_token()
         request.headers["Authorization"] = b"bearer " + token
         request.meta[TOKEN_GENERATION] = self.generation
+
+    def _for_api(self, url: str) -> bool:
+        api = self.access.api_url
+        return url == api or url.startswith(api + "/") or url.startswith(api + "?")
 
     def _usable(self) -> bool:
         return self.token is not None and time.monotonic() < self.expires_at
@@ -100,8 +105,10 @@ class OAuthMiddleware:
         assert engine is not None
         response = await engine.download_async(self._token_request())
         token, lifetime = self._read_token(response)
-        if token is None:
+        if token is None and response.status in REFUSING_STATUSES | {200}:
             self._refuse(f"the OAuth token request was refused (HTTP {response.status})")
+        if token is None:  # busy or failing token endpoint: this request fails, the next asks again
+            raise IgnoreRequest(f"OAuth token endpoint answered HTTP {response.status}")
         self.token = token
         margin = min(self.margin, lifetime / 10)
         self.expires_at = time.monotonic() + lifetime - margin

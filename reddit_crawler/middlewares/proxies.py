@@ -21,10 +21,13 @@ import logging
 from typing import Any
 
 from scrapy import Request
+from scrapy.core.downloader.handlers.http11 import TunnelError
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadConnectionRefusedError, DownloadFailedError
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
+from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.web._newclient import ResponseNeverReceived
 
 from reddit_crawler.access.context import AccessContext, access_context
@@ -35,7 +38,16 @@ logger = logging.getLogger(__name__)
 
 # Errors that say the proxy (not Reddit) is unreachable or went away; a slow answer
 # (download timeout) is left to Scrapy's RetryMiddleware.
-PROXY_FAILURES = (ConnectError, ConnectionLost, ConnectionDone, ResponseNeverReceived)
+# Scrapy 2.19 wraps Twisted's errors in its own; both kinds are listed.
+PROXY_FAILURES = (
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    TunnelError,
+    ConnectError,
+    ConnectionLost,
+    ConnectionDone,
+    ResponseNeverReceived,
+)
 
 PROXY_KEY = "reddit_proxy"
 PROXY_RETRIES = "reddit_proxy_retries"
@@ -93,6 +105,7 @@ class ProxyMiddleware:
         request.meta["proxy"] = state.entry.url
         request.meta[PROXY_KEY] = state.entry.key
         request.meta["download_slot"] = state.entry.key
+        request.meta.pop("_auth_proxy", None)  # a re-sent copy: let HttpProxyMiddleware keep ours
         header = state.entry.auth_header()
         if header is not None:
             request.headers["Proxy-Authorization"] = header
@@ -125,7 +138,9 @@ class ProxyMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> Any:
         state = self._state(request)
-        if state is None or not isinstance(exception, PROXY_FAILURES):
+        if state is None or isinstance(exception, TwistedTimeoutError):
+            return None
+        if not isinstance(exception, PROXY_FAILURES):
             return None
         self._inc(f"proxy/{state.entry.key}/error")
         return self._fail_over(request, state, type(exception).__name__, None)

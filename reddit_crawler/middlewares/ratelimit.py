@@ -41,7 +41,7 @@ class RateLimitMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
         return cls(crawler)
 
-    def _settle(self, request: Request) -> Identity | None:
+    def _settle(self, request: Request) -> tuple[Identity, int, float] | None:
         key, ticket = request.meta.pop(IDENTITY, None), request.meta.pop(TICKET, None)
         if key is None or ticket is None:
             return None
@@ -52,7 +52,7 @@ class RateLimitMiddleware:
             return
         stale = self._settle(request)  # a re-sent copy of a request whose answer never came
         if stale is not None:
-            stale.allowance.abandoned()
+            stale[0].allowance.abandoned()
             self.pool.notify()
         identity, ticket, waited = await self.pool.acquire()
         request.meta[IDENTITY], request.meta[TICKET] = identity.key, ticket
@@ -60,14 +60,15 @@ class RateLimitMiddleware:
             self.stats.inc_value("reddit/ratelimit/waited", round(waited, 3))
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
-        identity = self._settle(request)
-        if identity is None:
+        settled = self._settle(request)
+        if settled is None:
             return response
+        identity, generation, sent_at = settled
         now = self.pool.clock()
         headers = RateHeaders.parse(response.headers)  # type: ignore[arg-type]
         try:
             if response.status != 429:
-                identity.allowance.finished(now, headers)
+                identity.allowance.finished(now, headers, generation, sent_at)
                 return response
             retry_after = _float(response.headers.get("Retry-After"))
             identity.allowance.throttled(now, retry_after, headers)
@@ -86,8 +87,8 @@ class RateLimitMiddleware:
         return retry
 
     def process_exception(self, request: Request, exception: Exception) -> Any:
-        identity = self._settle(request)
-        if identity is not None:
-            identity.allowance.abandoned()
+        settled = self._settle(request)
+        if settled is not None:
+            settled[0].allowance.abandoned()
             self.pool.notify()
         return None

@@ -21,6 +21,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from reddit_crawler.access.context import access_context
 from reddit_crawler.crawlstate import CrawlState, Step
 from reddit_crawler.fetches import Fetch
 from reddit_crawler.parsers.common import BadBody, decode_json
@@ -46,9 +47,7 @@ class RedditSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.crawl_args = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float))}
         spider.plan = build_plan(kwargs, crawler.settings)
-        spider.base_url = crawler.settings.get("REDDIT_BASE_URL", "https://www.reddit.com").rstrip(
-            "/"
-        )
+        spider.base_url = access_context(crawler).access.api_url
         spider.state = CrawlState(spider.plan)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider

@@ -1,0 +1,193 @@
+"""The SQL of the write path: per-table temporary staging tables and upserts.
+
+Each flush COPYs (binary format) a table's rows into a session-local temporary table
+(the real table's column types, integers widened to ``bigint`` so that an out-of-range
+value is rejected by PostgreSQL's cast instead of being truncated by the binary dumper;
+emptied at commit) and moves them with one ``INSERT … SELECT … ON CONFLICT DO UPDATE``.
+The writer stages each key once (the last row of a key in the batch wins), and rows of
+older crawls (``crawled_at`` earlier than the stored one) never overwrite newer state.
+Reads no settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from reddit_crawler.pipelines import rows as r
+
+# Columns a 'failed' subreddit or user row does not overwrite (keep the last known values).
+_SUBREDDIT_ALWAYS = ("display_name", "status", "depth", "failed_parts", "crawled_at", "last_run_id")
+_USER_ALWAYS = ("display_name", "status", "failed_parts", "crawled_at", "last_run_id")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One target table: its copied columns, key and upsert statement."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    upsert: str
+
+    def latest_per_key(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The rows with each key once: the last one (an upsert may not touch a row twice)."""
+        positions = [self.columns.index(k) for k in self.key]
+        latest = {tuple(row[i] for i in positions): row for row in rows}
+        return rows if len(latest) == len(rows) else list(latest.values())
+
+    @property
+    def staging(self) -> str:
+        return f"_rc_stage_{self.name}"
+
+    @property
+    def create_staging(self) -> str:
+        cols = ", ".join(self.columns)
+        return (
+            f"CREATE TEMP TABLE {self.staging} ON COMMIT DELETE ROWS"
+            f" AS SELECT {cols} FROM {self.name} WITH NO DATA"
+        )
+
+    @property
+    def copy(self) -> str:
+        return f"COPY {self.staging} ({', '.join(self.columns)}) FROM STDIN (FORMAT BINARY)"
+
+
+def _upsert(
+    name: str,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    *,
+    inserted: dict[str, str] | None = None,
+    updates: dict[str, str] | None = None,
+    guard: str | None = "EXCLUDED.crawled_at >= t.crawled_at",
+) -> Table:
+    """A table and its upsert from the staging table (whose keys are distinct)."""
+    inserted = inserted or {}
+    keys = ", ".join(key)
+    target = ", ".join((*columns, *inserted))
+    source = ", ".join((*columns, *inserted.values()))
+    sets = {c: f"EXCLUDED.{c}" for c in columns if c not in key}
+    sets.update(updates or {})
+    conflict = (
+        f" ON CONFLICT ({keys}) DO UPDATE SET "
+        + ", ".join(f"{c} = {e}" for c, e in sets.items())
+        + (f" WHERE {guard}" if guard else "")
+    )
+    upsert = f"INSERT INTO {name} AS t ({target}) SELECT {source} FROM _rc_stage_{name}{conflict}"
+    return Table(name, columns, key, upsert)
+
+
+def _keep_when_failed(columns: tuple[str, ...], always: tuple[str, ...]) -> dict[str, str]:
+    return {
+        c: f"CASE WHEN EXCLUDED.status = 'failed' THEN t.{c} ELSE EXCLUDED.{c} END"
+        for c in columns
+        if c not in always
+    }
+
+
+_FIRST_SEEN = {"first_seen_at": "LEAST(t.first_seen_at, EXCLUDED.first_seen_at)"}
+_SEEN_RANGE = {
+    **_FIRST_SEEN,
+    "last_seen_at": "GREATEST(t.last_seen_at, EXCLUDED.last_seen_at)",
+}
+
+SUBREDDITS = _upsert(
+    "subreddits",
+    r.SUBREDDIT_COLUMNS,
+    ("name",),
+    inserted={"first_seen_at": "crawled_at"},
+    updates={**_keep_when_failed(r.SUBREDDIT_COLUMNS[1:], _SUBREDDIT_ALWAYS), **_FIRST_SEEN},
+)
+SUBREDDIT_RULES = _upsert("subreddit_rules", r.RULE_COLUMNS, ("subreddit", "position"), guard=None)
+SUBREDDIT_SNAPSHOTS = _upsert(
+    "subreddit_snapshots", r.SNAPSHOT_COLUMNS, ("run_id", "subreddit"), guard=None
+)
+POSTS = _upsert(
+    "posts",
+    r.POST_COLUMNS,
+    ("id",),
+    inserted={"first_seen_at": "crawled_at"},
+    # listings are a union: keys "<listing>:<rank>", the latest sighting wins
+    updates={**_FIRST_SEEN, "listings": "t.listings || EXCLUDED.listings"},
+)
+USERS = _upsert(
+    "users",
+    r.USER_COLUMNS,
+    ("name",),
+    inserted={"first_seen_at": "crawled_at"},
+    updates={**_keep_when_failed(r.USER_COLUMNS[1:], _USER_ALWAYS), **_FIRST_SEEN},
+)
+USER_ACTIVITY = _upsert(
+    "user_activity",
+    r.ACTIVITY_COLUMNS,
+    ("username", "subreddit"),
+    inserted={"first_seen_at": "crawled_at"},
+    updates=_FIRST_SEEN,
+)
+SUBREDDIT_DISCOVERIES = _upsert(
+    "subreddit_discoveries",
+    r.DISCOVERY_COLUMNS,
+    ("subreddit", "from_subreddit", "via_user"),
+    inserted={"first_seen_at": "last_seen_at"},
+    updates=_SEEN_RANGE,
+    guard=None,
+)
+
+TABLES = {
+    t.name: t
+    for t in (
+        SUBREDDITS,
+        SUBREDDIT_RULES,
+        SUBREDDIT_SNAPSHOTS,
+        POSTS,
+        USERS,
+        USER_ACTIVITY,
+        SUBREDDIT_DISCOVERIES,
+    )
+}
+
+# The tables each kind of unit writes, parents first.
+KIND_TABLES: dict[str, tuple[Table, ...]] = {
+    "subreddit": (SUBREDDITS, SUBREDDIT_RULES, SUBREDDIT_SNAPSHOTS),
+    "post": (POSTS,),
+    "user": (USERS,),
+    "activity": (USER_ACTIVITY,),
+    "discovery": (SUBREDDIT_DISCOVERIES,),
+}
+
+# Rules of a re-crawled subreddit that are no longer listed (run before the upsert).
+DELETE_STALE_RULES = (
+    "DELETE FROM subreddit_rules AS t WHERE t.subreddit = ANY(%s) AND NOT EXISTS"
+    " (SELECT 1 FROM _rc_stage_subreddit_rules s"
+    " WHERE s.subreddit = t.subreddit AND s.position = t.position)"
+)
+
+
+_STAGING_COLUMNS = """
+SELECT c.relname::text, a.attname::text, a.atttypid::int
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.oid = ANY(%s::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
+"""
+# int2/int4 → int8, float4 → float8 (OIDs).
+_WIDEN = {21: (20, "bigint"), 23: (20, "bigint"), 700: (701, "double precision")}
+
+
+def create_staging(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
+    """Create every staging table on this session; return each table's COPY type OIDs."""
+    for table in TABLES.values():
+        conn.execute(table.create_staging.encode())
+    found: dict[str, dict[str, int]] = {}
+    names = [t.staging for t in TABLES.values()]
+    for relname, column, oid in conn.execute(_STAGING_COLUMNS, [names]).fetchall():
+        found.setdefault(relname, {})[column] = oid
+    types: dict[str, list[int]] = {}
+    for table in TABLES.values():
+        columns = found[table.staging]
+        widen = {c: _WIDEN[oid] for c, oid in columns.items() if oid in _WIDEN}
+        if widen:
+            alters = ", ".join(f"ALTER COLUMN {c} TYPE {name}" for c, (_, name) in widen.items())
+            conn.execute(f"ALTER TABLE {table.staging} {alters}".encode())
+        types[table.name] = [widen[c][0] if c in widen else columns[c] for c in table.columns]
+    return types

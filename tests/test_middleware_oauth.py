@@ -1,0 +1,415 @@
+"""Unit tests of :class:`reddit_crawler.middlewares.oauth.OAuthMiddleware`.
+
+``crawler.engine`` is a stub whose ``download_async`` answers token requests with hand-built
+responses (and records them) and whose ``close_spider_async`` records the finish reason. The
+middleware's clock (``time.monotonic``) is replaced by a fake one where expiry matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import pytest_twisted
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response, TextResponse
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+from twisted.internet.defer import Deferred
+
+from reddit_crawler.middlewares import oauth as oauth_module
+from reddit_crawler.middlewares.oauth import (
+    REFUSED_REASON,
+    RETRIED_401,
+    TOKEN_GENERATION,
+    OAuthMiddleware,
+    TokenRefused,
+)
+from reddit_crawler.middlewares.ratelimit import TOKEN_REQUEST
+
+ENV = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_AUTH", "PROXY_LIST", "PROXY_FILE")
+CLIENT_ID = "my-client-id"
+SECRET = "S3cr3t-Value-xyz"
+BASIC = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode())
+OAUTH = {"REDDIT_CLIENT_ID": CLIENT_ID, "REDDIT_CLIENT_SECRET": SECRET}
+API = "https://oauth.reddit.com/r/python/hot"
+
+
+def asyncio_test(
+    test: Callable[..., Coroutine[Any, Any, None]],
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    """Run an ``async def`` test as an asyncio task (asyncio.Event, wait_for and gather work)."""
+
+    @functools.wraps(test)
+    async def wrapper(*args: Any, **kwargs: Any) -> None:
+        await Deferred.fromFuture(asyncio.ensure_future(test(*args, **kwargs)))
+
+    return pytest_twisted.ensureDeferred(wrapper)
+
+
+class Clock:
+    def __init__(self, now: float = 5000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def token_body(token: str, expires_in: Any = 86400) -> bytes:
+    data = {"access_token": token, "token_type": "bearer", "scope": "*"}
+    if expires_in is not None:
+        data["expires_in"] = expires_in
+    return json.dumps(data).encode()
+
+
+class EngineStub:
+    """Answers token requests in order (the last answer repeats); records close reasons."""
+
+    def __init__(self, *answers: tuple[int, bytes], delay: float = 0.0) -> None:
+        self.answers = list(answers) or [(200, token_body("tok-1"))]
+        self.delay = delay
+        self.requests: list[Request] = []
+        self.closed: list[str] = []
+
+    async def download_async(self, request: Request) -> Response:
+        self.requests.append(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return TextResponse(
+            request.url,
+            status=status,
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+            body=body,
+            request=request,
+        )
+
+    def close_spider_async(self, *, reason: str = "cancelled") -> Any:
+        self.closed.append(reason)
+        return self._closed()
+
+    async def _closed(self) -> None:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(oauth_module, "time", SimpleNamespace(monotonic=clock))
+    return clock
+
+
+def make(engine: EngineStub, **settings: Any) -> tuple[OAuthMiddleware, Crawler]:
+    crawler = get_crawler(settings_dict={**OAUTH, **settings})
+    crawler.engine = engine  # type: ignore[assignment]
+    return build_from_crawler(OAuthMiddleware, crawler), crawler
+
+
+def stat(crawler: Crawler, key: str) -> Any:
+    assert crawler.stats is not None
+    return crawler.stats.get_value(key)
+
+
+async def authorized(middleware: OAuthMiddleware, url: str = API) -> Request:
+    request = Request(url)
+    assert await middleware.process_request(request) is None
+    return request
+
+
+# -- on and off -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"REDDIT_CLIENT_ID": "", "REDDIT_CLIENT_SECRET": ""},
+        {"REDDIT_CLIENT_SECRET": ""},
+        {"REDDIT_AUTH": "public"},
+    ],
+)
+def test_not_configured_in_public_mode(settings: dict[str, str]) -> None:
+    crawler = get_crawler(settings_dict={**OAUTH, **settings})
+    with pytest.raises(NotConfigured):
+        build_from_crawler(OAuthMiddleware, crawler)
+
+
+# -- the token request ----------------------------------------------------------------------------
+
+
+@asyncio_test
+async def test_token_request_shape_and_bearer_header() -> None:
+    engine = EngineStub((200, token_body("tok-abc")))
+    middleware, crawler = make(engine, REDDIT_AUTH_URL="https://auth.example/")
+    request = await authorized(middleware)
+    assert len(engine.requests) == 1
+    token_request = engine.requests[0]
+    assert token_request.url == "https://auth.example/api/v1/access_token"
+    assert token_request.method == "POST"
+    assert token_request.headers["Authorization"] == b"Basic " + BASIC
+    assert token_request.headers["Content-Type"] == b"application/x-www-form-urlencoded"
+    assert token_request.body == b"grant_type=client_credentials"
+    assert token_request.meta[TOKEN_REQUEST] is True
+    assert token_request.dont_filter
+    assert request.headers["Authorization"] == b"bearer tok-abc"
+    assert request.meta[TOKEN_GENERATION] == 1
+    assert stat(crawler, "reddit/oauth/tokens") == 1
+
+
+@asyncio_test
+async def test_token_endpoint_defaults_to_the_base_url() -> None:
+    engine = EngineStub()
+    middleware, _ = make(engine)
+    await authorized(middleware)
+    assert engine.requests[0].url == "https://www.reddit.com/api/v1/access_token"
+    engine2 = EngineStub()
+    middleware2, _ = make(engine2, REDDIT_BASE_URL="http://127.0.0.1:8765/t/x/")
+    await authorized(middleware2)
+    assert engine2.requests[0].url == "http://127.0.0.1:8765/t/x/api/v1/access_token"
+
+
+@asyncio_test
+async def test_the_token_is_reused() -> None:
+    engine = EngineStub()
+    middleware, crawler = make(engine)
+    for _ in range(5):
+        request = await authorized(middleware)
+        assert request.headers["Authorization"] == b"bearer tok-1"
+    assert len(engine.requests) == 1
+    assert stat(crawler, "reddit/oauth/tokens") == 1
+
+
+@asyncio_test
+async def test_requests_off_the_api_host_and_token_requests_are_untouched() -> None:
+    engine = EngineStub()
+    middleware, _ = make(engine)
+    www = await authorized(middleware, "https://www.reddit.com/r/python/hot.json")
+    assert "Authorization" not in www.headers
+    token_request = Request(
+        "https://oauth.reddit.com/api/v1/access_token", meta={TOKEN_REQUEST: True}
+    )
+    await middleware.process_request(token_request)
+    assert "Authorization" not in token_request.headers
+    assert engine.requests == []
+
+
+@asyncio_test
+async def test_token_only_goes_to_the_oauth_host() -> None:
+    engine = EngineStub()
+    middleware, _ = make(engine)
+    other = await authorized(middleware, "https://oauth.reddit.com.evil.example/r/python")
+    assert "Authorization" not in other.headers
+
+
+# -- expiry ---------------------------------------------------------------------------------------
+
+
+@asyncio_test
+async def test_expires_in_is_honoured_with_the_default_margin(clock: Clock) -> None:
+    engine = EngineStub((200, token_body("tok-1", 1000)), (200, token_body("tok-2", 1000)))
+    middleware, crawler = make(engine)
+    start = clock.now
+    await authorized(middleware)
+    clock.now = start + 939.9  # margin min(60, 1000 / 10) = 60 s
+    assert (await authorized(middleware)).headers["Authorization"] == b"bearer tok-1"
+    clock.now = start + 940.0
+    renewed = await authorized(middleware)
+    assert renewed.headers["Authorization"] == b"bearer tok-2"
+    assert renewed.meta[TOKEN_GENERATION] == 2
+    assert len(engine.requests) == 2
+    assert stat(crawler, "reddit/oauth/tokens") == 2
+
+
+@pytest.mark.parametrize(("expires_in", "margin_setting"), [(100, 60.0), (30, 60.0), (3600, 5.0)])
+@asyncio_test
+async def test_margin_is_at_most_a_tenth_of_the_lifetime(
+    clock: Clock, expires_in: int, margin_setting: float
+) -> None:
+    engine = EngineStub((200, token_body("tok-1", expires_in)), (200, token_body("tok-2")))
+    middleware, _ = make(engine, REDDIT_TOKEN_MARGIN=margin_setting)
+    start = clock.now
+    await authorized(middleware)
+    margin = min(margin_setting, expires_in / 10)
+    clock.now = start + expires_in - margin - 0.01
+    assert (await authorized(middleware)).headers["Authorization"] == b"bearer tok-1"
+    clock.now = start + expires_in - margin
+    assert (await authorized(middleware)).headers["Authorization"] == b"bearer tok-2"
+
+
+@asyncio_test
+async def test_expires_in_as_a_string_and_missing(clock: Clock) -> None:
+    engine = EngineStub((200, token_body("tok-1", "120")), (200, token_body("tok-2", None)))
+    middleware, _ = make(engine)
+    start = clock.now
+    await authorized(middleware)
+    clock.now = start + 108  # 120 - 12
+    assert (await authorized(middleware)).headers["Authorization"] == b"bearer tok-2"
+    clock.now += 3600 - 60 - 0.01  # a missing expires_in is taken as an hour
+    assert (await authorized(middleware)).headers["Authorization"] == b"bearer tok-2"
+    assert len(engine.requests) == 2
+
+
+# -- one token request at a time ------------------------------------------------------------------
+
+
+@asyncio_test
+async def test_one_token_request_for_many_concurrent_requests() -> None:
+    engine = EngineStub(delay=0.05)
+    middleware, crawler = make(engine)
+    requests = [Request(f"{API}?n={n}") for n in range(12)]
+    await asyncio.wait_for(
+        asyncio.gather(*(middleware.process_request(r) for r in requests)), timeout=5.0
+    )
+    assert len(engine.requests) == 1
+    assert all(r.headers["Authorization"] == b"bearer tok-1" for r in requests)
+    assert stat(crawler, "reddit/oauth/tokens") == 1
+
+
+# -- 401 ------------------------------------------------------------------------------------------
+
+
+@asyncio_test
+async def test_401_retries_once_with_a_new_token() -> None:
+    engine = EngineStub((200, token_body("tok-1")), (200, token_body("tok-2")))
+    middleware, crawler = make(engine)
+    request = await authorized(middleware)
+    first = Response(API, status=401, request=request)
+    retry = middleware.process_response(request, first)
+    assert isinstance(retry, Request)
+    assert retry is not request
+    assert retry.dont_filter
+    assert retry.meta[RETRIED_401] is True
+    assert middleware.token is None  # invalidated
+    assert stat(crawler, "reddit/oauth/401") == 1
+    await middleware.process_request(retry)
+    assert len(engine.requests) == 2
+    assert retry.headers["Authorization"] == b"bearer tok-2"
+    assert retry.meta[TOKEN_GENERATION] == 2
+    second = Response(API, status=401, request=retry)
+    assert middleware.process_response(retry, second) is second
+    assert stat(crawler, "reddit/oauth/401") == 1
+
+
+@asyncio_test
+async def test_401_of_an_older_token_keeps_the_current_one() -> None:
+    engine = EngineStub((200, token_body("tok-1")), (200, token_body("tok-2")))
+    middleware, _ = make(engine)
+    old = await authorized(middleware)
+    middleware.process_response(old, Response(API, status=401, request=old))
+    newer = await authorized(middleware)
+    assert newer.headers["Authorization"] == b"bearer tok-2"
+    late = Request(API, meta={TOKEN_GENERATION: 1})  # answered 401 after the renewal
+    assert isinstance(middleware.process_response(late, Response(API, status=401)), Request)
+    assert middleware.token == b"tok-2"
+    await authorized(middleware)
+    assert len(engine.requests) == 2
+
+
+def test_other_answers_pass_through() -> None:
+    middleware, _ = make(EngineStub())
+    no_token = Request("https://www.reddit.com/x.json")
+    response = Response(no_token.url, status=401)
+    assert middleware.process_response(no_token, response) is response
+    ok_request = Request(API, meta={TOKEN_GENERATION: 0})
+    for status in (200, 403, 429, 500):
+        answer = Response(API, status=status)
+        assert middleware.process_response(ok_request, answer) is answer
+
+
+# -- refused --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (401, b'{"message": "Unauthorized", "error": 401}'),
+        (400, b'{"error": "invalid_grant"}'),
+        (200, b'{"error": "invalid_grant"}'),
+        (200, b"<html>not json</html>"),
+        (200, b"[]"),
+        (200, b'"tok"'),
+        (200, b'{"access_token": "", "expires_in": 3600}'),
+        (200, b'{"access_token": "tok", "expires_in": 0}'),
+        (200, b'{"access_token": "tok", "expires_in": "soon"}'),
+        (200, '{"access_token": "t\u00f6k", "expires_in": 60}'.encode()),
+    ],
+)
+@asyncio_test
+async def test_refused_token_stops_the_crawl(answer: tuple[int, bytes]) -> None:
+    engine = EngineStub(answer)
+    middleware, crawler = make(engine)
+    with pytest.raises(TokenRefused) as caught:
+        await authorized(middleware)
+    assert isinstance(caught.value, IgnoreRequest)
+    message = str(caught.value)
+    assert "REDDIT_CLIENT_ID" in message
+    assert SECRET not in message
+    assert BASIC.decode() not in message
+    assert engine.closed == [REFUSED_REASON]
+    # later requests fail at once, without asking again or closing twice
+    for _ in range(3):
+        with pytest.raises(TokenRefused):
+            await authorized(middleware)
+    assert len(engine.requests) == 1
+    assert engine.closed == [REFUSED_REASON]
+    assert stat(crawler, "reddit/oauth/tokens") is None
+
+
+@asyncio_test
+async def test_concurrent_requests_all_refused_with_one_token_request() -> None:
+    engine = EngineStub((401, b"{}"), delay=0.02)
+    middleware, _ = make(engine)
+    results = await asyncio.gather(
+        *(middleware.process_request(Request(f"{API}?n={n}")) for n in range(5)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, TokenRefused) for r in results)
+    assert len(engine.requests) == 1
+    assert engine.closed == [REFUSED_REASON]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@asyncio_test
+async def test_a_busy_token_endpoint_is_not_a_refusal(status: int) -> None:
+    engine = EngineStub((status, b'{"error": "busy"}'), (200, token_body("tok-1")))
+    middleware, _ = make(engine)
+    with pytest.raises(IgnoreRequest):
+        await authorized(middleware)
+    assert engine.closed == []
+    assert (await authorized(middleware)).headers["Authorization"] == b"bearer tok-1"
+
+
+# -- secrets stay out of the logs -----------------------------------------------------------------
+
+
+@asyncio_test
+async def test_no_secret_or_token_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    token = "tok-Very-Private-123"
+    engine = EngineStub((200, token_body(token)), (401, b"{}"))
+    middleware, _ = make(engine)
+    with caplog.at_level(logging.DEBUG):
+        request = await authorized(middleware)
+        middleware.process_response(request, Response(API, status=401, request=request))
+        with pytest.raises(TokenRefused):
+            await authorized(middleware)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("OAuth token obtained" in m for m in messages)
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+    for record in caplog.records:
+        text = record.getMessage() + repr(record.args) + str(record.exc_info or "")
+        for secret in (SECRET, token, BASIC.decode()):
+            assert secret not in text
