@@ -1,0 +1,122 @@
+"""Crawls through real forward proxies (squid with basic auth, each from its own address)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from scripts.proxies import ProxyHandle
+from tests.conftest import Tenant
+from tests.crawl import ROOT, crawl_command, crawl_env, finish, run_crawl
+from tests.test_spider_reddit import assert_matches_truth
+
+SEEDS = ["python", "learnpython", "datascience"]
+
+
+def proxy_list(proxies: list[ProxyHandle]) -> str:
+    return ",".join(p.url for p in proxies)
+
+
+def by_source(requests: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(r["client_ip"] for r in requests)
+
+
+def test_public_crawl_under_tight_per_ip_limit(
+    tenant: Tenant, tmp_path: Path, squid_proxies: list[ProxyHandle]
+) -> None:
+    tenant.configure(ip_limit={"limit": 30, "window": 2})
+    plan = {"users_per_sub": 10}
+    result = run_crawl(
+        tenant.base_url,
+        tmp_path,
+        {"subs": ",".join(SEEDS), **plan},
+        {"PROXY_LIST": proxy_list(squid_proxies)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    requests = tenant.requests()
+    assert not any(r["limited"] for r in requests)
+    assert_matches_truth(result, tenant.truth(SEEDS, **plan))
+    counts = by_source(requests)
+    assert set(counts) == {p.source_ip for p in squid_proxies}
+    mean = len(requests) / len(squid_proxies)
+    assert all(abs(n - mean) <= 0.1 * mean for n in counts.values()), counts
+    assert not any(r["proxy_authorization_seen"] for r in requests)
+    for proxy in squid_proxies:
+        key = f"proxy/{proxy.host}:{proxy.port}/ok"
+        assert result.stats[key] == counts[proxy.source_ip]
+
+
+def test_proxy_with_wrong_credentials_is_excluded(
+    tenant: Tenant, tmp_path: Path, squid_proxies: list[ProxyHandle]
+) -> None:
+    plan = {"users_per_sub": 5}
+    entries = [squid_proxies[0].bad_url(), squid_proxies[1].url, squid_proxies[2].url]
+    result = run_crawl(
+        tenant.base_url,
+        tmp_path,
+        {"subs": ",".join(SEEDS), **plan},
+        {"PROXY_LIST": ",".join(entries), "PROXY_BACKOFF_BASE": "60"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_matches_truth(result, tenant.truth(SEEDS, **plan))
+    bad = squid_proxies[0]
+    assert result.stats[f"proxy/{bad.host}:{bad.port}/error"] >= 1
+    assert bad.source_ip not in by_source(tenant.requests())
+    assert bad.password not in result.stderr
+
+
+def test_proxy_killed_mid_crawl_loses_nothing(
+    tenant: Tenant, tmp_path: Path, proxy_factory: Any
+) -> None:
+    proxies = proxy_factory(3)
+    tenant.configure(latency_ms=40)
+    plan = {"users_per_sub": 12}
+    out = tmp_path / "out.jsonl"
+    cmd = crawl_command(
+        tenant.base_url,
+        out,
+        {"subs": ",".join(SEEDS), **plan},
+        {"PROXY_LIST": proxy_list(proxies), "CONCURRENT_REQUESTS": "6"},
+    )
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while len(tenant.requests()) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proxies[1].kill()
+    stdout, stderr = proc.communicate(timeout=180)
+    result = finish(proc.returncode, stdout, stderr, out)
+    assert result.returncode == 0, stderr[-2000:]
+    assert_matches_truth(result, tenant.truth(SEEDS, **plan))
+    dead = proxies[1]
+    assert result.stats[f"proxy/{dead.host}:{dead.port}/error"] >= 1
+
+
+def test_debug_log_of_proxied_oauth_crawl_has_no_secrets(
+    tenant: Tenant, tmp_path: Path, squid_proxies: list[ProxyHandle]
+) -> None:
+    secret = "oauth-secret-Zq81"
+    tenant.configure(oauth_clients={"cid": secret}, block_public=True)
+    result = run_crawl(
+        tenant.base_url,
+        tmp_path,
+        {"subs": "python", "users_per_sub": 3},
+        {
+            **tenant.oauth_settings(secret=secret),
+            "PROXY_LIST": proxy_list(squid_proxies),
+            "LOG_LEVEL": "DEBUG",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = (
+        result.stderr + result.stdout + str(result.stats) + (tmp_path / "out-0.jsonl").read_text()
+    )
+    tokens = [t["token"] for t in tenant.tokens()]
+    assert tokens
+    for needle in [secret, *tokens, *(p.password for p in squid_proxies)]:
+        assert needle not in text
+    assert "[scrapy.core.engine] DEBUG: Crawled (200)" in result.stderr
