@@ -120,3 +120,34 @@ def test_debug_log_of_proxied_oauth_crawl_has_no_secrets(
     for needle in [secret, *tokens, *(p.password for p in squid_proxies)]:
         assert needle not in text
     assert "[scrapy.core.engine] DEBUG: Crawled (200)" in result.stderr
+
+
+def test_public_429s_cool_only_their_proxy(
+    tenant: Tenant, tmp_path: Path, squid_proxies: list[ProxyHandle]
+) -> None:
+    tenant.configure(
+        ip_limit={"limit": 4, "window": 2}, limit_429_shape="alternate", latency_ms=200
+    )
+    plan = {"users_per_sub": 6}
+    settings = {"PROXY_LIST": proxy_list(squid_proxies), "REDDIT_PROBE_REQUESTS": "12"}
+    result = run_crawl(tenant.base_url, tmp_path, {"subs": ",".join(SEEDS), **plan}, settings)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_matches_truth(result, tenant.truth(SEEDS, **plan))
+    requests = sorted(tenant.requests(), key=lambda r: r["time"])
+    limited = [r for r in requests if r["limited"]]
+    assert limited, "the scenario should provoke 429s"
+    for hit in limited:
+        quiet_from, quiet_to = hit["time"] + 0.1, hit["time"] + hit["window_left"] - 0.05
+        same_ip = [r for r in requests if r["client_ip"] == hit["client_ip"]]
+        assert not [r for r in same_ip if quiet_from < r["time"] < quiet_to], hit
+    # The refused requests went out again, and not necessarily through the same proxy.
+    first_hit = limited[0]
+    retried = [
+        r
+        for r in requests
+        if r["time"] > first_hit["time"]
+        and not r["limited"]
+        and r["path"] == first_hit["path"]
+        and r["query"] == first_hit["query"]
+    ]
+    assert retried
