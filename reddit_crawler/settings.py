@@ -59,6 +59,12 @@ DOWNLOADER_MIDDLEWARES = {
     "reddit_crawler.middlewares.useragents.UserAgentMiddleware": 565,
 }
 
+ITEM_PIPELINES = {
+    "reddit_crawler.pipelines.postgres.PostgresPipeline": 800,
+}
+POSTGRES_ENABLED = True
+POSTGRES_DSN = ""  # empty: $DATABASE_URL, else postgresql:///reddit
+
 EXTENSIONS = {
     "reddit_crawler.extensions.progress.Progress": 500,
 }

@@ -4,7 +4,8 @@ At open a run row is inserted (spider name, sanitised arguments, host, pid); at 
 gets the end time, finish reason and the Scrapy stats as JSONB (datetimes as ISO text).
 Anything whose name looks secret (password, token, key, cookie, DSN …) is stored as
 ``***`` and passwords inside URLs are masked. Proxy counters come from the stats keys
-``proxy/<host>:<port>/success``, ``…/error`` and ``…/429`` (credentials dropped).
+``proxy/<host>:<port>/ok`` (or ``…/success``), ``…/error``, ``…/429`` and ``…/blocked``
+that the proxy middleware keeps (credentials, if any, are dropped).
 Reads no settings.
 """
 
@@ -26,8 +27,8 @@ SECRET_NAME_RE = re.compile(
     r"pass|secret|token|api[_-]?key|(^|[_-])key$|auth|credential|cookie|session|dsn|database_url",
     re.IGNORECASE,
 )
-PROXY_STAT_RE = re.compile(r"^proxy/(?P<proxy>.+)/(?P<what>success|error|429)$")
-_PROXY_FIELDS = {"success": 0, "error": 1, "429": 2}
+PROXY_STAT_RE = re.compile(r"^proxy/(?P<proxy>.+)/(?P<what>ok|success|error|429|blocked)$")
+_PROXY_FIELDS = {"ok": 0, "success": 0, "error": 1, "429": 2, "blocked": 3}
 
 INSERT_RUN = (
     "INSERT INTO crawl_runs (spider, args, hostname, pid) VALUES (%s, %s, %s, %s) RETURNING id"
@@ -37,10 +38,12 @@ FINISH_RUN = (
 )
 UPSERT_PROXY = (
     "INSERT INTO proxies AS t (host, port, success_count, error_count, ratelimited_count,"
-    " last_run_id) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (host, port) DO UPDATE SET"
+    " blocked_count, last_run_id) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (host, port) DO UPDATE SET"
     " success_count = t.success_count + EXCLUDED.success_count,"
     " error_count = t.error_count + EXCLUDED.error_count,"
     " ratelimited_count = t.ratelimited_count + EXCLUDED.ratelimited_count,"
+    " blocked_count = t.blocked_count + EXCLUDED.blocked_count,"
     " last_used_at = now(), last_run_id = EXCLUDED.last_run_id"
 )
 
@@ -91,7 +94,7 @@ def finish_run(
 
 
 def proxy_counts(stats: dict[str, Any]) -> list[tuple[str, int, list[int]]]:
-    """``(host, port, [success, error, 429])`` per proxy named in the stats keys."""
+    """``(host, port, [success, error, 429, blocked])`` per proxy named in the stats keys."""
     found: dict[tuple[str, int], list[int]] = {}
     for key, value in stats.items():
         match = PROXY_STAT_RE.match(str(key))
@@ -99,19 +102,22 @@ def proxy_counts(stats: dict[str, Any]) -> list[tuple[str, int, list[int]]]:
             continue
         address = _host_port(match.group("proxy"))
         if address is not None:
-            found.setdefault(address, [0, 0, 0])[_PROXY_FIELDS[match.group("what")]] += value
+            found.setdefault(address, [0, 0, 0, 0])[_PROXY_FIELDS[match.group("what")]] += value
     return [(host, port, counts) for (host, port), counts in sorted(found.items())]
 
 
 def _host_port(proxy: str) -> tuple[str, int] | None:
     """Host and port of ``host:port`` or a proxy URL; user and password are dropped."""
-    text = proxy if "://" in proxy else f"//{proxy}"
     try:
-        parts = urlsplit(text)
-        host, port = parts.hostname, parts.port
+        if "://" in proxy:
+            parts = urlsplit(proxy)
+            host, port = parts.hostname, parts.port
+            if port is None:
+                port = 443 if parts.scheme == "https" else 1080 if "socks" in parts.scheme else 80
+        else:
+            address = proxy.rpartition("@")[2]  # user:password@ never reaches the database
+            host, _, digits = address.rpartition(":")
+            host, port = host.strip("[]"), int(digits)
     except ValueError:
         return None
-    if not host:
-        return None
-    default = 443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80
-    return host, port if port is not None else default
+    return (host, port) if host else None

@@ -157,7 +157,8 @@ CREATE TABLE proxies (
     port              integer     NOT NULL CHECK (port BETWEEN 0 AND 65535),
     success_count     bigint      NOT NULL DEFAULT 0,
     error_count       bigint      NOT NULL DEFAULT 0,
-    ratelimited_count bigint      NOT NULL DEFAULT 0,
+    ratelimited_count bigint      NOT NULL DEFAULT 0,  -- HTTP 429 answers
+    blocked_count     bigint      NOT NULL DEFAULT 0,  -- Reddit's "blocked" page
     first_seen_at     timestamptz NOT NULL DEFAULT now(),
     last_used_at      timestamptz NOT NULL DEFAULT now(),
     last_run_id       bigint,

@@ -34,7 +34,7 @@ WINDOW w AS (PARTITION BY subreddit ORDER BY taken_at, run_id);
 CREATE VIEW post_listings AS
 SELECT p.id AS post_id,
        p.subreddit,
-       split_part(l.key, ':', 1) AS listing,
-       split_part(l.key, ':', 2)::integer AS rank,
+       regexp_replace(l.key, ':[^:]*$', '') AS listing,
+       substring(l.key FROM ':([0-9]+)$')::integer AS rank,
        l.value::timestamptz AS last_seen_at
 FROM posts p, jsonb_each_text(p.listings) AS l;

@@ -1,0 +1,228 @@
+"""Storage benchmark: the pipeline's write path versus row-by-row upserts.
+
+Writes N realistic posts (default 100,000; one or two listing ranks each, 40 % self
+posts with up to a few KB of text) into a throw-away database twice per run — an
+insert pass, then a full update pass (new scores, ranks and a later ``crawled_at``):
+
+* ``pipeline``: every item through :class:`~reddit_crawler.pipelines.postgres.PostgresPipeline`
+  itself (``process_item`` awaited in a loop, default settings: batches of 500, the
+  writer thread, COPY into staging tables + one upsert per table per flush);
+* ``row-by-row``: the same rows (built by the same code), one parameterised
+  ``INSERT … ON CONFLICT DO UPDATE`` each (psycopg prepares it after 5 runs), committed
+  every 500 rows (``--commit-every 1``: a transaction per row, as naive pipelines do).
+
+Each method runs ``--runs`` times (default 3, tables emptied in between); the medians
+and their ratio are printed. Usage (from the project root)::
+
+    .venv/bin/python benchmarks/bench_storage.py [--rows 100000] [--runs 3] [--commit-every 500]
+
+The server is ``$BENCH_ADMIN_DSN`` (default ``postgresql:///postgres``); the database
+``rc_bench_<random>`` is created and dropped. Exit status 1 when the target (30,000
+rows/s and 10x row-by-row) is missed. Reads no Scrapy project settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from scrapy import Spider
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reddit_crawler.db import connect, migrate
+from reddit_crawler.items import ListingRank, PostItem
+from reddit_crawler.pipelines.postgres import PostgresPipeline
+from reddit_crawler.pipelines.rows import build_unit
+from reddit_crawler.pipelines.tables import POSTS
+
+ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql:///postgres")
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+# fmt: off
+WORDS = [
+    "python", "rust", "data", "model", "release", "question", "help", "show", "build", "bug",
+    "fix", "guide", "learn", "async", "the", "a", "of", "to", "in", "and", "for", "with", "on",
+    "is", "this", "my", "how", "why", "what", "new", "first", "week",
+]
+# fmt: on
+
+
+def make_posts(n: int, seed: int, crawled_at: datetime) -> list[PostItem]:
+    """``n`` posts with ids 0…n-1 (the same ids for every seed: a second pass updates)."""
+    rng = random.Random(seed)
+    subs = [f"Sub_{i}" for i in range(300)]
+    authors = [f"user_{i}" for i in range(20_000)]
+    return [_post(rng, i, rng.choice(subs), rng.choice(authors), crawled_at) for i in range(n)]
+
+
+def _post(rng: random.Random, i: int, sub: str, author: str, crawled_at: datetime) -> PostItem:
+    pid = f"{i:07x}"
+    is_self = rng.random() < 0.4
+    listings = [ListingRank(rng.choice(("hot", "top_week", "top_year")), rng.randint(1, 100))]
+    if rng.random() < 0.3:
+        listings.append(ListingRank("submitted", rng.randint(1, 100)))
+    return PostItem(
+        id=pid,
+        subreddit=sub,
+        author=author,
+        title=" ".join(rng.choices(WORDS, k=rng.randint(4, 18))).capitalize(),
+        created_utc=T0 - timedelta(seconds=rng.randint(0, 30_000_000)),
+        crawled_at=crawled_at,
+        subreddit_id=f"t5_{sub.lower()}",
+        subreddit_type="public",
+        author_fullname=f"t2_{author}",
+        selftext=" ".join(rng.choices(WORDS, k=rng.randint(20, 600))) if is_self else "",
+        url=f"https://example.com/{pid}",
+        permalink=f"/r/{sub}/comments/{pid}/",
+        domain=f"self.{sub}" if is_self else "example.com",
+        score=rng.randint(0, 50_000),
+        upvote_ratio=round(rng.random(), 2),
+        num_comments=rng.randint(0, 5000),
+        over_18=False,
+        spoiler=False,
+        stickied=False,
+        locked=False,
+        is_self=is_self,
+        link_flair_text=rng.choice([None, "Discussion", "News"]),
+        listings=listings,
+    )
+
+
+def pipeline_method(dsn: str, passes: list[list[PostItem]], workdir: Path) -> float:
+    """Seconds to push every pass through the pipeline until its close has flushed."""
+    return asyncio.run(_through_pipeline(dsn, passes, workdir))
+
+
+async def _through_pipeline(dsn: str, passes: list[list[PostItem]], workdir: Path) -> float:
+    settings = {
+        "POSTGRES_DSN": dsn,
+        "POSTGRES_DEADLETTER_FILE": str(workdir / "dead.jsonl"),
+        "LOG_LEVEL": "WARNING",
+    }
+    crawler = get_crawler(Spider, settings)
+    pipeline = build_from_crawler(PostgresPipeline, crawler)
+    crawler.spider = Spider.from_crawler(crawler, name="bench")
+    await pipeline.open_spider()
+    started = time.perf_counter()
+    for posts in passes:
+        for post in posts:
+            await pipeline.process_item(post)
+    await pipeline.close_spider()
+    elapsed = time.perf_counter() - started
+    await pipeline.spider_closed("finished")
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("postgres/deadletter") == 0
+    return elapsed
+
+
+def _row_sql() -> str:
+    source = ", ".join((*POSTS.columns, "crawled_at"))
+    values = "VALUES (" + ", ".join(["%s"] * (len(POSTS.columns) + 1)) + ")"
+    statement = POSTS.upsert.replace(f"SELECT {source} FROM _rc_stage_posts", values)
+    assert statement != POSTS.upsert
+    return statement
+
+
+def row_by_row_method(
+    dsn: str, passes: list[list[PostItem]], workdir: Path, commit_every: int = 500
+) -> float:
+    """Seconds for one parameterised INSERT … ON CONFLICT per row (same rows, same SQL)."""
+    statement = _row_sql().encode()
+    crawled_at = POSTS.columns.index("crawled_at")
+    with connect(dsn) as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        for posts in passes:
+            for i, post in enumerate(posts, 1):
+                (row,) = build_unit(post, 1).rows["posts"]
+                cur.execute(statement, (*row, row[crawled_at]))
+                if i % commit_every == 0:
+                    conn.commit()
+            conn.commit()
+        return time.perf_counter() - started
+
+
+def reset(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE posts")
+        conn.execute("VACUUM ANALYZE posts")
+        conn.execute("CHECKPOINT")
+
+
+def check(dsn: str, passes: list[list[PostItem]]) -> None:
+    with psycopg.connect(dsn) as conn:
+        count, latest = conn.execute("SELECT count(*), min(crawled_at) FROM posts").fetchone() or ()
+    assert (count, latest) == (len(passes[0]), passes[-1][0].crawled_at), (count, latest)
+
+
+def measure(method: Callable[..., float], dsn: str, passes: list[list[PostItem]]) -> float:
+    """Rows per second written by ``method`` over all passes."""
+    reset(dsn)
+    with tempfile.TemporaryDirectory() as tmp:
+        elapsed = method(dsn, passes, Path(tmp))
+    check(dsn, passes)
+    return sum(map(len, passes)) / elapsed
+
+
+def run_benchmark(dsn: str, rows: int, runs: int, commit_every: int) -> dict[str, list[float]]:
+    passes = [make_posts(rows, 1, T0), make_posts(rows, 2, T0 + timedelta(hours=6))]
+    print(f"{rows:,} posts, insert pass + update pass ({2 * rows:,} rows) per run, {runs} runs;")
+    print(f"row-by-row commits every {commit_every} row(s)")
+    methods = {
+        "pipeline": pipeline_method,
+        "row-by-row": partial(row_by_row_method, commit_every=commit_every),
+    }
+    results: dict[str, list[float]] = {name: [] for name in methods}
+    for run in range(1, runs + 1):
+        for name, method in methods.items():
+            results[name].append(measure(method, dsn, passes))
+            print(f"  run {run}  {name:>10}: {results[name][-1]:>9,.0f} rows/s", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="PostgreSQL write path benchmark")
+    parser.add_argument("--rows", type=int, default=100_000, help="posts per pass")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--commit-every", type=int, default=500, help="row-by-row: rows per transaction"
+    )
+    args = parser.parse_args(argv)
+    name = f"rc_bench_{secrets.token_hex(5)}"
+    admin: Any = psycopg.connect(ADMIN_DSN, autocommit=True)
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        dsn = make_conninfo(ADMIN_DSN, dbname=name)
+        migrate(dsn)
+        results = run_benchmark(dsn, args.rows, args.runs, args.commit_every)
+    finally:
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        admin.execute(drop)
+        admin.close()
+    fast, slow = (statistics.median(results[k]) for k in ("pipeline", "row-by-row"))
+    print(f"median pipeline (COPY + upsert): {fast:>9,.0f} rows/s")
+    print(f"median row-by-row INSERT ... ON CONFLICT: {slow:>9,.0f} rows/s")
+    print(f"ratio: {fast / slow:.1f}x")
+    met = fast >= 30_000 and fast >= 10 * slow
+    print("target (>= 30,000 rows/s and >= 10x row-by-row): " + ("met" if met else "NOT met"))
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
