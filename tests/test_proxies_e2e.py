@@ -151,3 +151,32 @@ def test_public_429s_cool_only_their_proxy(
         and r["query"] == first_hit["query"]
     ]
     assert retried
+
+
+def test_proxies_table_counts_and_holds_no_password(
+    tenant: Tenant, tmp_path: Path, squid_proxies: list[ProxyHandle]
+) -> None:
+    from tests import pg
+
+    with pg.throwaway_database(migrated=False) as dsn:
+        result = run_crawl(
+            tenant.base_url,
+            tmp_path,
+            {"subs": "python", "users_per_sub": 4},
+            {
+                "PROXY_LIST": proxy_list(squid_proxies),
+                "POSTGRES_ENABLED": "true",
+                "POSTGRES_DSN": dsn,
+            },
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        rows = pg.query(dsn, "SELECT host, port, success_count, error_count FROM proxies")
+        got = {(h, p): ok for h, p, ok, _ in rows}
+        for proxy in squid_proxies:
+            assert (
+                got[(proxy.host, proxy.port)] == result.stats[f"proxy/{proxy.host}:{proxy.port}/ok"]
+            )
+        dump = str(pg.query(dsn, "SELECT row_to_json(r)::text FROM crawl_runs r"))
+        dump += str(pg.query(dsn, "SELECT row_to_json(p)::text FROM proxies p"))
+        for proxy in squid_proxies:
+            assert proxy.password not in dump
