@@ -56,7 +56,7 @@ class Progress:
             self.task.start(self.interval, now=False)
 
     def progress_line(self) -> str:
-        state = getattr(self.crawler.spider, "state", None)
+        state = getattr(self.crawler.spider, "crawl_state", None)
         if state is None:
             return ""
         now = time.monotonic()
@@ -93,7 +93,7 @@ class Progress:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.task is not None and self.task.running:
             self.task.stop()
-        if getattr(spider, "state", None) is not None:
+        if getattr(spider, "crawl_state", None) is not None:
             logger.info(self.summary(reason))
         if self.stats_file:
             self.write_stats(reason)

@@ -39,7 +39,7 @@ class RedditSpider(Spider):
     name = "reddit"
 
     plan: CrawlPlan
-    state: CrawlState
+    crawl_state: CrawlState  # not "state": Scrapy's SpiderState extension owns spider.state
     base_url: str
 
     @classmethod
@@ -48,7 +48,7 @@ class RedditSpider(Spider):
         spider.crawl_args = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float))}
         spider.plan = build_plan(kwargs, crawler.settings)
         spider.base_url = access_context(crawler).access.api_url
-        spider.state = CrawlState(spider.plan)
+        spider.crawl_state = CrawlState(spider.plan)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 
@@ -60,7 +60,7 @@ class RedditSpider(Spider):
             self.plan.users_per_sub,
             self.plan.max_subs,
         )
-        for output in self._emit(self.state.start()):
+        for output in self._emit(self.crawl_state.start()):
             yield output
 
     # -- requests -------------------------------------------------------------------
@@ -98,7 +98,7 @@ class RedditSpider(Spider):
     # -- answers --------------------------------------------------------------------
     def parse_answer(self, response: Response) -> Iterator[Any]:
         fetch = Fetch.from_meta(response.meta["reddit"])
-        yield from self._emit(self.state.record(fetch, self._answer(fetch, response)))
+        yield from self._emit(self.crawl_state.record(fetch, self._answer(fetch, response)))
 
     def _answer(self, fetch: Fetch, response: Response) -> Answer:
         location = response.headers.get("Location", b"").decode("latin-1")
@@ -122,9 +122,11 @@ class RedditSpider(Spider):
             reason = f"{failure.type.__name__}: {str(failure.value)[:120]}"
         self.crawler.stats.inc_value(f"reddit/failed/{fetch.part}")  # type: ignore[union-attr]
         self.logger.warning("%s %s %s failed: %s", fetch.unit, fetch.name, fetch.part, reason)
-        yield from self._emit(self.state.record(fetch, Answer(0, error=reason)))
+        yield from self._emit(self.crawl_state.record(fetch, Answer(0, error=reason)))
 
     # -- end of crawl ---------------------------------------------------------------
     def _on_idle(self) -> None:
-        if not self.state.finished:
-            self.logger.error("crawl idle with unfinished units: %s", sorted(self.state.busy)[:10])
+        if not self.crawl_state.finished:
+            self.logger.error(
+                "crawl idle with unfinished units: %s", sorted(self.crawl_state.busy)[:10]
+            )
