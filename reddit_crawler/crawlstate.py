@@ -53,10 +53,21 @@ class CrawlState:
         self.discovered_names: set[str] = set()
         self.counters = Counters()
         self.finished = False
+        # Requests sent and not answered yet: what a resumed crawl (JOBDIR) must send again
+        # when they are neither answered nor waiting in the scheduler.
+        self.outstanding: set[Fetch] = set()
+
+    def _track(self, step: Step) -> Step:
+        self.outstanding.update(step.fetches)
+        return step
+
+    def lost_fetches(self) -> list[Fetch]:
+        """Fetches still unanswered (call when the engine is idle: they will never be)."""
+        return sorted(self.outstanding, key=lambda f: (f.unit, f.name.lower(), f.part, f.page))
 
     # -- starting units -------------------------------------------------------------
     def start(self) -> Step:
-        return self._start_level(list(self.plan.seeds[: self.plan.max_subs]))
+        return self._track(self._start_level(list(self.plan.seeds[: self.plan.max_subs])))
 
     def _start_level(self, names: list[str]) -> Step:
         self.levels.append(names)
@@ -82,9 +93,10 @@ class CrawlState:
     # -- answers ----------------------------------------------------------------------
     def record(self, fetch: Fetch, answer: Answer) -> Step:
         """Feed one answer (or failure) for ``fetch``; return what follows from it."""
+        self.outstanding.discard(fetch)
         if fetch.unit == "sub":
-            return self._record_sub(fetch, answer)
-        return self._record_user(fetch, answer)
+            return self._track(self._record_sub(fetch, answer))
+        return self._track(self._record_user(fetch, answer))
 
     def _record_sub(self, fetch: Fetch, answer: Answer) -> Step:
         unit = self.subs.get(fetch.name.lower())

@@ -58,7 +58,7 @@ class OAuthMiddleware:
     def from_crawler(cls, crawler: Crawler) -> OAuthMiddleware:
         access = access_context(crawler).access
         if access.mode != "oauth":
-            raise NotConfigured("public mode")
+            raise NotConfigured
         return cls(crawler, access)
 
     async def process_request(self, request: Request) -> None:

@@ -37,7 +37,7 @@ class PostgresConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> PostgresConfig:
         if not settings.getbool("POSTGRES_ENABLED", True):
-            raise NotConfigured("PostgreSQL storage is off (POSTGRES_ENABLED=false)")
+            raise NotConfigured
         try:
             config = cls(
                 dsn=resolve_dsn(settings),

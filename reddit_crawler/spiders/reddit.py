@@ -12,11 +12,13 @@ Spider arguments: see :mod:`reddit_crawler.plan`. Settings read: those of
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -32,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 # Answers that are states, not errors: the callback reads them.
 STATE_STATUSES = [301, 302, 303, 307, 403, 404]
+MAX_RESENDS = 3
+PUBLIC_MODE_WARNING = (
+    "public mode: Reddit has blocked unauthenticated JSON since May 2026; set "
+    "REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET to crawl through OAuth"
+)
 ITEM_STATS = "reddit/{unit}/{status}"
 
 
@@ -40,6 +47,7 @@ class RedditSpider(Spider):
 
     plan: CrawlPlan
     crawl_state: CrawlState  # not "state": Scrapy's SpiderState extension owns spider.state
+    _resends: Counter[Fetch]
     base_url: str
 
     @classmethod
@@ -47,8 +55,12 @@ class RedditSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.crawl_args = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float))}
         spider.plan = build_plan(kwargs, crawler.settings)
-        spider.base_url = access_context(crawler).access.api_url
+        access = access_context(crawler).access
+        spider.base_url = access.api_url
+        if access.mode == "public":
+            spider.logger.warning(PUBLIC_MODE_WARNING)
         spider.crawl_state = CrawlState(spider.plan)
+        spider._resends = Counter()
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 
@@ -60,8 +72,33 @@ class RedditSpider(Spider):
             self.plan.users_per_sub,
             self.plan.max_subs,
         )
+        saved = self._saved_state()
+        if saved is not None:
+            self.crawl_state = saved
+            self.logger.info("resuming the crawl saved in JOBDIR (level %d)", saved.level)
+            return
+        self._save_state()
         for output in self._emit(self.crawl_state.start()):
             yield output
+
+    # -- JOBDIR ---------------------------------------------------------------------
+    # Scrapy's SpiderState extension pickles ``spider.state`` (a dict) into JOBDIR at close
+    # and restores it at open; the crawl state rides in it. Requests lost in between (in
+    # flight at the stop) are sent again when the engine goes idle (see _on_idle).
+    def _saved_state(self) -> CrawlState | None:
+        jobstate = getattr(self, "state", None)
+        saved = jobstate.get("crawl") if isinstance(jobstate, dict) else None
+        if not isinstance(saved, CrawlState):
+            return None
+        if saved.plan != self.plan:
+            self.logger.warning("JOBDIR holds a crawl with other arguments: starting anew")
+            return None
+        return saved
+
+    def _save_state(self) -> None:
+        jobstate = getattr(self, "state", None)
+        if isinstance(jobstate, dict):
+            jobstate["crawl"] = self.crawl_state
 
     # -- requests -------------------------------------------------------------------
     def request_for(self, fetch: Fetch) -> Request:
@@ -126,7 +163,17 @@ class RedditSpider(Spider):
 
     # -- end of crawl ---------------------------------------------------------------
     def _on_idle(self) -> None:
-        if not self.crawl_state.finished:
-            self.logger.error(
-                "crawl idle with unfinished units: %s", sorted(self.crawl_state.busy)[:10]
-            )
+        if self.crawl_state.finished:
+            return
+        lost = [f for f in self.crawl_state.lost_fetches() if self._resends[f] < MAX_RESENDS]
+        if not lost:
+            busy = sorted(self.crawl_state.busy)[:10]
+            self.logger.error("crawl idle with unfinished units: %s", busy)
+            return
+        self.logger.warning("sending again %d requests that were never answered", len(lost))
+        engine = self.crawler.engine
+        assert engine is not None
+        for fetch in lost:
+            self._resends[fetch] += 1
+            engine.crawl(self.request_for(fetch))
+        raise DontCloseSpider
