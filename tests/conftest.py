@@ -12,6 +12,7 @@ import pytest
 
 from standin import client
 from tests.proxies import fresh_proxy, proxy_factory, squid_proxies  # noqa: F401  (fixtures)
+from tests.support import clean_env  # noqa: F401  (fixture)
 
 
 @dataclass

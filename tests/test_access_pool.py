@@ -8,49 +8,22 @@ reactor that pytest-twisted runs (``--reactor=asyncio``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 import pytest
-import pytest_twisted
 from scrapy.utils.test import get_crawler
-from twisted.internet.defer import Deferred
 
 from reddit_crawler.access.allowance import Allowance
 from reddit_crawler.access.context import access_context, build_context
 from reddit_crawler.access.pool import Identity, IdentityPool
 from reddit_crawler.access.proxylist import ProxyEntry
 from reddit_crawler.access.proxyring import ProxyRing, ProxyState
-
-ENV = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_AUTH", "PROXY_LIST", "PROXY_FILE")
-
-
-def asyncio_test(
-    test: Callable[..., Coroutine[Any, Any, None]],
-) -> Callable[..., Coroutine[Any, Any, None]]:
-    """Run an ``async def`` test as an asyncio task (asyncio.Event, wait_for and gather work)."""
-
-    @functools.wraps(test)
-    async def wrapper(*args: Any, **kwargs: Any) -> None:
-        await Deferred.fromFuture(asyncio.ensure_future(test(*args, **kwargs)))
-
-    return pytest_twisted.ensureDeferred(wrapper)
-
-
-class Clock:
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import Clock, asyncio_test
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+def _clean_env(clean_env: None) -> None:
+    pass
 
 
 def free() -> Allowance:
@@ -151,12 +124,15 @@ async def test_acquire_waits_for_a_cool_down_and_wakes_on_notify() -> None:
 @asyncio_test
 async def test_acquire_waits_for_an_answer_and_wakes_on_notify() -> None:
     pool = IdentityPool([Identity("a", Allowance(probe=1, default_rate=0))])
-    identity, _, _ = await pool.acquire()
+    identity, ticket, _ = await pool.acquire()
     task = asyncio.ensure_future(pool.acquire())
     await asyncio.sleep(0.02)
     assert not task.done()  # the probe is in flight: wait for its answer
     started = time.monotonic()
-    identity.allowance.finished(pool.clock(), None, 0, 0.0)
+    settled = pool.settle("a", ticket)
+    assert settled is not None
+    _, sent_at, seq = settled
+    identity.allowance.finished(pool.clock(), None, sent_at, seq)
     pool.notify()
     second, _, _ = await asyncio.wait_for(task, timeout=2.0)
     assert second is identity
@@ -195,6 +171,22 @@ async def test_settle_closes_a_ticket_once() -> None:
     _, other, _ = await pool.acquire()  # b's ticket
     assert pool.settle("a", other) is None  # a ticket is settled only with its own identity
     assert pool.settle("b", other) is not None
+
+
+@asyncio_test
+async def test_tickets_remember_the_send_time_and_the_order_of_sending() -> None:
+    clock = Clock(0.0)
+    pool = pool_of("a", "b", clock=clock)
+    got = []
+    for now in (0.0, 0.25, 0.5, 0.75):
+        clock.now = now
+        got.append(await pool.acquire())
+    a, b = pool.by_key["a"], pool.by_key["b"]
+    # round-robin: a sends at 0.0 and 0.5, b at 0.25 and 0.75; each counts its own sends
+    assert a.tickets == {got[0][1]: (0.0, 1), got[2][1]: (0.5, 2)}
+    assert b.tickets == {got[1][1]: (0.25, 1), got[3][1]: (0.75, 2)}
+    assert pool.settle("a", got[2][1]) == (a, 0.5, 2)
+    assert a.allowance.sent_times == [0.0, 0.5]
 
 
 # -- proxy ring -----------------------------------------------------------------------------------

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import json
 import logging
-from collections.abc import Callable, Coroutine
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import pytest_twisted
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response, TextResponse
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
-from twisted.internet.defer import Deferred
 
 from reddit_crawler.middlewares import oauth as oauth_module
 from reddit_crawler.middlewares.oauth import (
@@ -35,33 +31,13 @@ from reddit_crawler.middlewares.oauth import (
     TokenRefused,
 )
 from reddit_crawler.middlewares.ratelimit import TOKEN_REQUEST
+from tests.support import Clock, asyncio_test
 
-ENV = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_AUTH", "PROXY_LIST", "PROXY_FILE")
 CLIENT_ID = "my-client-id"
 SECRET = "S3cr3t-Value-xyz"
 BASIC = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode())
 OAUTH = {"REDDIT_CLIENT_ID": CLIENT_ID, "REDDIT_CLIENT_SECRET": SECRET}
 API = "https://oauth.reddit.com/r/python/hot"
-
-
-def asyncio_test(
-    test: Callable[..., Coroutine[Any, Any, None]],
-) -> Callable[..., Coroutine[Any, Any, None]]:
-    """Run an ``async def`` test as an asyncio task (asyncio.Event, wait_for and gather work)."""
-
-    @functools.wraps(test)
-    async def wrapper(*args: Any, **kwargs: Any) -> None:
-        await Deferred.fromFuture(asyncio.ensure_future(test(*args, **kwargs)))
-
-    return pytest_twisted.ensureDeferred(wrapper)
-
-
-class Clock:
-    def __init__(self, now: float = 5000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def token_body(token: str, expires_in: Any = 86400) -> bytes:
@@ -102,9 +78,8 @@ class EngineStub:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+def _clean_env(clean_env: None) -> None:
+    pass
 
 
 @pytest.fixture

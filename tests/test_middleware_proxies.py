@@ -37,8 +37,8 @@ from reddit_crawler.middlewares.proxies import (
     is_block_page,
 )
 from reddit_crawler.middlewares.ratelimit import IDENTITY
+from tests.support import Clock
 
-ENV = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_AUTH", "PROXY_LIST", "PROXY_FILE")
 PASSWORDS = ("pw-alpha-931", "pw-bravo-477", "pw-charlie-265")
 PROXIES = ",".join(
     f"user{i}:{pw}@p{i}.example:{8000 + i}" for i, pw in enumerate(PASSWORDS, start=1)
@@ -48,14 +48,6 @@ OAUTH = {"REDDIT_CLIENT_ID": "cid", "REDDIT_CLIENT_SECRET": "csecret"}
 API = "https://oauth.reddit.com/r/python/hot"
 WWW = "https://www.reddit.com/r/python/hot.json"
 BLOCK_PAGE = (Path(__file__).parent / "data" / "blocked_403.html").read_bytes()
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class EngineStub:
@@ -73,9 +65,8 @@ class EngineStub:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+def _clean_env(clean_env: None) -> None:
+    pass
 
 
 @pytest.fixture

@@ -8,18 +8,14 @@ asyncio reactor.
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
-import pytest_twisted
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
-from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionRefusedError as TxConnectionRefusedError
 
 from reddit_crawler import settings as project_settings
@@ -32,35 +28,14 @@ from reddit_crawler.middlewares.ratelimit import (
     TOKEN_REQUEST,
     RateLimitMiddleware,
 )
+from tests.support import Clock, asyncio_test
 
-ENV = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_AUTH", "PROXY_LIST", "PROXY_FILE")
 URL = "https://www.reddit.com/r/python/hot.json"
 
 
-def asyncio_test(
-    test: Callable[..., Coroutine[Any, Any, None]],
-) -> Callable[..., Coroutine[Any, Any, None]]:
-    """Run an ``async def`` test as an asyncio task (asyncio.Event, wait_for and gather work)."""
-
-    @functools.wraps(test)
-    async def wrapper(*args: Any, **kwargs: Any) -> None:
-        await Deferred.fromFuture(asyncio.ensure_future(test(*args, **kwargs)))
-
-    return pytest_twisted.ensureDeferred(wrapper)
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+def _clean_env(clean_env: None) -> None:
+    pass
 
 
 @pytest.fixture
@@ -201,6 +176,56 @@ async def test_response_with_allowance_left_lets_requests_go(clock: Clock) -> No
     response = Response(URL, headers=rate_headers(4, "596", "300"), request=request)
     middleware.process_response(request, response)
     assert identity.wait(clock.now) == 0.0
+
+
+@asyncio_test
+async def test_answers_are_told_with_their_send_time_and_order(clock: Clock) -> None:
+    middleware, crawler = make(clock)
+    allowance = identity_of(crawler).allowance
+    first, second = Request(URL), Request(URL + "?after=t3_x")
+    await middleware.process_request(first)  # seq 1 at 0.0
+    clock.now = 0.25
+    await middleware.process_request(second)  # seq 2 at 0.25
+    clock.now = 0.5
+    middleware.process_response(
+        second, Response(URL, headers=rate_headers(2, "98", "60"), request=second)
+    )
+    assert (allowance.ref_sent, allowance.ref_seq, allowance.ref_remaining) == (0.25, 2, 98)
+    assert (allowance.end_low, allowance.end_high) == (59.25, 60.5)
+    assert allowance.transit == 0.25
+    assert allowance.available(0.5) == 97  # the first, still unanswered, may land after it
+    # the older request answers last, with more remaining: it does not replace the reference,
+    # but its longer transit (0.75 s) means it may have arrived after the second one
+    clock.now = 0.75
+    middleware.process_response(
+        first, Response(URL, headers=rate_headers(1, "99", "60"), request=first)
+    )
+    assert (allowance.ref_seq, allowance.ref_remaining, allowance.end_high) == (2, 98, 60.5)
+    assert allowance.transit == 0.75
+    assert allowance.available(0.75) == 97
+    assert allowance.in_flight == 0
+
+
+@asyncio_test
+async def test_a_429_of_the_newest_request_becomes_the_reference(clock: Clock) -> None:
+    middleware, crawler = make(clock)
+    allowance = identity_of(crawler).allowance
+    first, second = Request(URL), Request(URL + "?after=t3_x")
+    await middleware.process_request(first)
+    clock.now = 0.25
+    await middleware.process_request(second)
+    clock.now = 0.5
+    middleware.process_response(
+        first, Response(URL, headers=rate_headers(1, "9", "60"), request=first)
+    )
+    assert allowance.available(0.5) == 9 - 1  # the second was sent after the first
+    response = Response(URL, status=429, headers={"Retry-After": "10"}, request=second)
+    assert isinstance(middleware.process_response(second, response), Request)
+    assert (allowance.ref_sent, allowance.ref_seq, allowance.ref_remaining) == (0.25, 2, 0.0)
+    assert (allowance.end_low, allowance.end_high) == (0.25, 10.5)
+    assert identity_of(crawler).wait(0.5) == pytest.approx(10.0)
+    # then the budget (1 + 9) less both requests: sent after end_low - transit (0.25 - 0.5)
+    assert allowance.available(10.5) == 10 - 2
 
 
 def test_response_of_an_unknown_request_is_passed_on(clock: Clock) -> None:

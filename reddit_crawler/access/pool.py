@@ -27,7 +27,7 @@ class Identity:
     key: str
     allowance: Allowance
     proxy: ProxyState | None = None
-    tickets: dict[int, tuple[int, float]] = field(default_factory=dict)  # generation, sent at
+    tickets: dict[int, tuple[float, int]] = field(default_factory=dict)  # send time, seq
 
     def wait(self, now: float) -> float | None:
         if self.proxy is not None and not self.proxy.healthy(now):
@@ -66,20 +66,20 @@ class IdentityPool:
             now = self.clock()
             identity, wait = self.choose(now)
             if identity is not None:
-                generation = identity.allowance.sent(now)
+                seq = identity.allowance.sent(now)
                 ticket = next(self._tickets)
-                identity.tickets[ticket] = (generation, now)
+                identity.tickets[ticket] = (now, seq)
                 return identity, ticket, now - started
             await self._wait_for_change(min(wait if wait is not None else MAX_IDLE_WAIT, 60.0))
 
-    def settle(self, key: str, ticket: int) -> tuple[Identity, int, float] | None:
-        """Close a ticket once: its identity, window generation and send time; None when it
-        was settled already (or is unknown)."""
+    def settle(self, key: str, ticket: int) -> tuple[Identity, float, int] | None:
+        """Close a ticket once: its identity, send time and place in the order of sending;
+        None when it was settled already (or is unknown)."""
         identity = self.by_key.get(key)
         if identity is None or ticket not in identity.tickets:
             return None
-        generation, sent_at = identity.tickets.pop(ticket)
-        return identity, generation, sent_at
+        sent_at, seq = identity.tickets.pop(ticket)
+        return identity, sent_at, seq
 
     async def _wait_for_change(self, timeout: float) -> None:
         if self._event is None:

@@ -12,6 +12,7 @@ Stats: ``reddit/429``, ``reddit/429/gave_up``, ``reddit/ratelimit/waited`` (seco
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy import Request
@@ -22,6 +23,8 @@ from scrapy.statscollectors import StatsCollector
 from reddit_crawler.access.allowance import RateHeaders, _float
 from reddit_crawler.access.context import access_context
 from reddit_crawler.access.pool import Identity
+
+logger = logging.getLogger(__name__)
 
 IDENTITY = "reddit_identity"
 TICKET = "reddit_ticket"
@@ -41,7 +44,7 @@ class RateLimitMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
         return cls(crawler)
 
-    def _settle(self, request: Request) -> tuple[Identity, int, float] | None:
+    def _settle(self, request: Request) -> tuple[Identity, float, int] | None:
         key, ticket = request.meta.pop(IDENTITY, None), request.meta.pop(TICKET, None)
         if key is None or ticket is None:
             return None
@@ -52,10 +55,17 @@ class RateLimitMiddleware:
             return
         stale = self._settle(request)  # a re-sent copy of a request whose answer never came
         if stale is not None:
-            stale[0].allowance.abandoned()
+            stale[0].allowance.abandoned(stale[2])
             self.pool.notify()
         identity, ticket, waited = await self.pool.acquire()
         request.meta[IDENTITY], request.meta[TICKET] = identity.key, ticket
+        if logger.isEnabledFor(logging.DEBUG):
+            allowance = identity.allowance
+            logger.debug(
+                "rate: %s sends %s (ref %s remaining %s, window end %.3f..%.3f, in flight %d)",
+                identity.key, request.url, allowance.ref_sent, allowance.ref_remaining,
+                allowance.end_low, allowance.end_high, allowance.in_flight,
+            )  # fmt: skip
         if waited > 0:
             self.stats.inc_value("reddit/ratelimit/waited", round(waited, 3))
 
@@ -63,15 +73,15 @@ class RateLimitMiddleware:
         settled = self._settle(request)
         if settled is None:
             return response
-        identity, generation, sent_at = settled
+        identity, sent_at, seq = settled
         now = self.pool.clock()
         headers = RateHeaders.parse(response.headers)  # type: ignore[arg-type]
         try:
             if response.status != 429:
-                identity.allowance.finished(now, headers, generation, sent_at)
+                identity.allowance.finished(now, headers, sent_at, seq)
                 return response
             retry_after = _float(response.headers.get("Retry-After"))
-            identity.allowance.throttled(now, retry_after, headers)
+            identity.allowance.throttled(now, retry_after, headers, sent_at, seq)
             return self._retry_429(request, response)
         finally:
             self.pool.notify()
@@ -89,6 +99,6 @@ class RateLimitMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> Any:
         settled = self._settle(request)
         if settled is not None:
-            settled[0].allowance.abandoned()
+            settled[0].allowance.abandoned(settled[2])
             self.pool.notify()
         return None
