@@ -5,12 +5,17 @@ users of level ``d``, in a fixed order (subreddit, then its users, then their po
 same world and plan always give the same crawl, whatever order answers arrive in. A level
 is complete when each of its subreddits has joined and each user they selected has
 answered; then its discoveries are emitted and the next level starts while ``depth`` and
-``max_subs`` allow. Each user is fetched once per crawl. Pure Python; reads no settings.
+``max_subs`` allow. Each user is fetched once per crawl.
+
+What earlier crawls stored (see :mod:`reddit_crawler.refresh`) comes in as ``skip_subs``
+(subreddits discovery never schedules, with why: ``review``, ``fresh``) and ``fresh_users``
+(users not fetched again: their stored subreddits stand in for their posts' in discovery).
+Skips are reported in :attr:`Step.skipped`. Pure Python; reads no settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,14 +29,17 @@ from reddit_crawler.units import Answer, SubredditUnit, UserUnit
 
 @dataclass
 class Step:
-    """What one answer led to: items to yield and requests to send."""
+    """What one answer led to: items to yield, requests to send, and units not crawled
+    (``(kind, name, why)``: ``("subreddit", name, "review")``, ``("user", name, "fresh")`` …)."""
 
     items: list[Any] = field(default_factory=list)
     fetches: list[Fetch] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
 
     def extend(self, other: Step) -> None:
         self.items += other.items
         self.fetches += other.fetches
+        self.skipped += other.skipped
 
 
 @dataclass
@@ -43,8 +51,17 @@ class Counters:
 
 
 class CrawlState:
-    def __init__(self, plan: CrawlPlan) -> None:
+    def __init__(
+        self,
+        plan: CrawlPlan,
+        *,
+        skip_subs: Mapping[str, str] | None = None,
+        fresh_users: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.plan = plan
+        self.skip_subs = dict(skip_subs or {})  # lower name -> why (never scheduled)
+        self.fresh_users = dict(fresh_users or {})  # lower name -> their stored subreddits
+        self.skips_reported: set[str] = set()
         self.level = 0
         self.levels: list[list[str]] = []
         self.subs: dict[str, SubredditUnit] = {}
@@ -81,14 +98,18 @@ class CrawlState:
             self.finished = True
         return step
 
-    def _start_user(self, name: str) -> list[Fetch]:
+    def _start_user(self, name: str, step: Step) -> None:
         key = name.lower()
         if key in self.users:
-            return []
+            return
         unit = UserUnit(name=name, plan=self.plan)
         self.users[key] = unit
+        if key in self.fresh_users:  # fetched within user_fresh_for: done, from the database
+            unit.subs = list(self.fresh_users[key])
+            step.skipped.append(("user", name, "fresh"))
+            return
         self.busy.add(("user", key))
-        return unit.start()
+        step.fetches += unit.start()
 
     # -- answers ----------------------------------------------------------------------
     def record(self, fetch: Fetch, answer: Answer) -> Step:
@@ -110,7 +131,7 @@ class CrawlState:
             self.counters.posts += len(posts)
             step.items += [item, *posts]
             for user in unit.users:
-                step.fetches += self._start_user(user)
+                self._start_user(user, step)
             step.extend(self._maybe_finish_level())
         return step
 
@@ -138,10 +159,23 @@ class CrawlState:
             self.finished = True
             return step
         room = self.plan.max_subs - len(self.subs)
-        fresh = [n for n in dedupe_names(candidates) if n.lower() not in self.subs][: max(room, 0)]
+        new = [n for n in dedupe_names(candidates) if n.lower() not in self.subs]
+        fresh = self._not_skipped(new, step)[: max(room, 0)]
         self.level += 1
         step.extend(self._start_level(fresh))
         return step
+
+    def _not_skipped(self, names: list[str], step: Step) -> list[str]:
+        """``names`` less those in :attr:`skip_subs` (each reported once per crawl)."""
+        kept = []
+        for name in names:
+            why = self.skip_subs.get(name.lower())
+            if why is None:
+                kept.append(name)
+            elif name.lower() not in self.skips_reported:
+                self.skips_reported.add(name.lower())
+                step.skipped.append(("subreddit", name, why))
+        return kept
 
     def _discoveries(self, level: Iterable[str]) -> tuple[list[DiscoveryItem], list[str]]:
         crawled_at = now_utc()

@@ -1,1 +1,2 @@
-"""Project commands (``COMMANDS_MODULE``): ``crawl`` with one-line errors, ``migrate``."""
+"""Project commands (``COMMANDS_MODULE``): ``crawl`` with one-line errors, ``migrate``,
+``report``."""

@@ -48,7 +48,7 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.start()
         if self.exitcode == 0 and self.crawler_process.bootstrap_failed:
             self.exitcode = 1
-        reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+        reason = _finish_reason(crawler)
         if self.exitcode == 0 and reason in FAILED_REASONS:
             self.exitcode = FAILED_CRAWL_EXIT
 
@@ -70,3 +70,14 @@ class Command(ScrapyCrawlCommand):
             self._report(exc)
         elif exc is not None:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def _finish_reason(crawler: Any) -> Any:
+    """The crawl's finish reason; None when it never started (a component refused to: Scrapy
+    2.19's ``Crawler.stats`` raises until the crawl starts, e.g. after the spider's
+    ``from_crawler`` raised a ConfigError)."""
+    try:
+        stats = crawler.stats
+    except RuntimeError:
+        return None
+    return stats.get_value("finish_reason") if stats else None

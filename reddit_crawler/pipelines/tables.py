@@ -93,12 +93,19 @@ _SEEN_RANGE = {
     "last_seen_at": "GREATEST(t.last_seen_at, EXCLUDED.last_seen_at)",
 }
 
+# The end of the last successful crawl (state read, no part failed): see migration 0003.
+# review_status is never written here: people set it by hand.
+_LAST_OK = "CASE WHEN status <> 'failed' AND cardinality(failed_parts) = 0 THEN crawled_at END"
 SUBREDDITS = _upsert(
     "subreddits",
     r.SUBREDDIT_COLUMNS,
     ("name",),
-    inserted={"first_seen_at": "crawled_at"},
-    updates={**_keep_when_failed(r.SUBREDDIT_COLUMNS[1:], _SUBREDDIT_ALWAYS), **_FIRST_SEEN},
+    inserted={"first_seen_at": "crawled_at", "last_ok_at": _LAST_OK},
+    updates={
+        **_keep_when_failed(r.SUBREDDIT_COLUMNS[1:], _SUBREDDIT_ALWAYS),
+        **_FIRST_SEEN,
+        "last_ok_at": "COALESCE(EXCLUDED.last_ok_at, t.last_ok_at)",
+    },
 )
 SUBREDDIT_RULES = _upsert("subreddit_rules", r.RULE_COLUMNS, ("subreddit", "position"), guard=None)
 SUBREDDIT_SNAPSHOTS = _upsert(

@@ -6,11 +6,15 @@ per selected user two (about, submitted). Answers are joined by
 requests and responses into answers.
 
 Spider arguments: see :mod:`reddit_crawler.plan`. Settings read: those of
-:mod:`reddit_crawler.access.mode` (which base URL to use).
+:mod:`reddit_crawler.access.mode` (which base URL to use) and of :mod:`reddit_crawler.refresh`
+(run lock, refresh seeds and skip lists from the database, read before the engine starts).
+Stats: ``reddit/subreddit/skipped_review``, ``reddit/subreddit/skipped_fresh``,
+``reddit/user/skipped_fresh`` count what earlier crawls spared.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +31,8 @@ from reddit_crawler.access.context import access_context
 from reddit_crawler.crawlstate import CrawlState, Step
 from reddit_crawler.fetches import Fetch
 from reddit_crawler.parsers.common import BadBody, decode_json
-from reddit_crawler.plan import CrawlPlan, build_plan
+from reddit_crawler.plan import CrawlPlan, build_plan, build_refresh_options
+from reddit_crawler.refresh import SKIP_REVIEW, CrawlStart, open_crawl
 from reddit_crawler.units import Answer
 
 logger = logging.getLogger(__name__)
@@ -47,6 +52,7 @@ class RedditSpider(Spider):
 
     plan: CrawlPlan
     crawl_state: CrawlState  # not "state": Scrapy's SpiderState extension owns spider.state
+    crawl_start: CrawlStart
     _resends: Counter[Fetch]
     base_url: str
 
@@ -55,11 +61,18 @@ class RedditSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.crawl_args = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float))}
         spider.plan = build_plan(kwargs, crawler.settings)
+        options = build_refresh_options(kwargs, crawler.settings)
         access = access_context(crawler).access
         spider.base_url = access.api_url
         if access.mode == "public":
             spider.logger.warning(PUBLIC_MODE_WARNING)
-        spider.crawl_state = CrawlState(spider.plan)
+        # Takes the run lock (released when the engine stops, or at exit) and reads the database.
+        start = open_crawl(kwargs, crawler.settings, spider.name, spider.plan, options)
+        crawler.signals.connect(start.release, signal=signals.engine_stopped)
+        spider.crawl_start, spider.plan = start, start.plan
+        spider.crawl_state = CrawlState(
+            spider.plan, skip_subs=start.skip_subs, fresh_users=start.fresh_users
+        )
         spider._resends = Counter()
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
@@ -78,6 +91,9 @@ class RedditSpider(Spider):
             self.logger.info("resuming the crawl saved in JOBDIR (level %d)", saved.level)
             return
         self._save_state()
+        for name in self.crawl_start.skipped_seeds:  # discovery does not report them again
+            self.crawl_state.skips_reported.add(name.lower())
+            self._skipped("subreddit", name, SKIP_REVIEW)
         for output in self._emit(self.crawl_state.start()):
             yield output
 
@@ -90,7 +106,9 @@ class RedditSpider(Spider):
         saved = jobstate.get("crawl") if isinstance(jobstate, dict) else None
         if not isinstance(saved, CrawlState):
             return None
-        if saved.plan != self.plan:
+        if _comparable(saved.plan, bool(self.crawl_args.get("refresh"))) != _comparable(
+            self.plan, bool(self.crawl_args.get("refresh"))
+        ):
             self.logger.warning("JOBDIR holds a crawl with other arguments: starting anew")
             return None
         return saved
@@ -115,6 +133,8 @@ class RedditSpider(Spider):
         )
 
     def _emit(self, step: Step) -> Iterator[Any]:
+        for kind, name, why in step.skipped:
+            self._skipped(kind, name, why)
         for item in step.items:
             self._count(item)
             yield item
@@ -131,6 +151,20 @@ class RedditSpider(Spider):
             stats.inc_value(ITEM_STATS.format(unit=kind, status=status))
             if status != "ok":
                 self.logger.info("%s %s: %s", kind, item.name, status)
+
+    def _skipped(self, kind: str, name: str, why: str) -> None:
+        self.crawler.stats.inc_value(f"reddit/{kind}/skipped_{why}")  # type: ignore[union-attr]
+        if kind == "user":
+            self.logger.debug("user %s not fetched: fetched within user_fresh_for", name)
+        elif why == SKIP_REVIEW:
+            status = self.crawl_start.review_statuses.get(name.lower())
+            self.logger.info(
+                "subreddit %s not crawled: review status %r is in SKIP_REVIEW_STATUSES",
+                name,
+                status,
+            )
+        else:
+            self.logger.info("subreddit %s not crawled: crawled within stale_after", name)
 
     # -- answers --------------------------------------------------------------------
     def parse_answer(self, response: Response) -> Iterator[Any]:
@@ -177,3 +211,9 @@ class RedditSpider(Spider):
             self._resends[fetch] += 1
             engine.crawl(self.request_for(fetch))
         raise DontCloseSpider
+
+
+def _comparable(plan: CrawlPlan, refresh: bool) -> CrawlPlan:
+    """A refresh's seeds come from the database and change as it stores results: a resumed
+    refresh compares its other arguments only."""
+    return dataclasses.replace(plan, seeds=[]) if refresh else plan
