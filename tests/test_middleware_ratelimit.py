@@ -195,14 +195,14 @@ async def test_answers_are_told_with_their_send_time_and_order(clock: Clock) -> 
     assert allowance.transit == 0.25
     assert allowance.available(0.5) == 97  # the first, still unanswered, may land after it
     # the older request answers last, with more remaining: it does not replace the reference,
-    # but its longer transit (0.75 s) means it may have arrived after the second one
+    # and its Used tells it arrived first
     clock.now = 0.75
     middleware.process_response(
         first, Response(URL, headers=rate_headers(1, "99", "60"), request=first)
     )
     assert (allowance.ref_seq, allowance.ref_remaining, allowance.end_high) == (2, 98, 60.5)
     assert allowance.transit == 0.75
-    assert allowance.available(0.75) == 97
+    assert allowance.available(0.75) == 98  # its Used (1 < 2) shows it came first
     assert allowance.in_flight == 0
 
 

@@ -72,7 +72,9 @@ class Allowance:
     # long before a moment may still have arrived after it
     trimmed: int = 0  # sends dropped from the front of sent_times
     pending: dict[int, float] = field(default_factory=dict)  # unanswered: seq -> send time
-    ref_laggards: int = 0  # sent before the reference, unanswered when its answer came
+    ref_used: float = 0.0  # the reference's X-Ratelimit-Used: its place in its window
+    laggards: set[int] = field(default_factory=set)  # sent before it, unanswered by then
+    told: dict[int, float] = field(default_factory=dict)  # seq -> its Used (-1: a 429)
     in_flight: int = 0
     answered: bool = False
     headerless: bool = False
@@ -98,13 +100,18 @@ class Allowance:
 
     def _overtaking(self) -> int:
         """Requests sent before the reference that may have arrived after it, uncounted in what
-        it says remained: those unanswered when its answer came, or sent within one transit
-        time before it (itself excluded)."""
+        it says remained: those unanswered when its answer came, and those sent within one
+        transit time before it — less those whose own answer showed they came first (a lower
+        Used) or were not counted (a 429)."""
         assert self.ref_sent is not None
-        if self.transit <= 0:
-            return self.ref_laggards
-        window = self._sent_after(self.ref_sent - self.transit) - self._sent_after(self.ref_sent)
-        return max(window - 1, self.ref_laggards)
+        first = bisect.bisect_right(self.sent_times, self.ref_sent - self.transit)
+        near = range(first + self.trimmed + 1, self.ref_seq) if self.transit > 0 else range(0)
+        suspects = self.laggards.union(near)
+        return sum(1 for seq in suspects if not self._came_first(seq))
+
+    def _came_first(self, seq: int) -> bool:
+        used = self.told.get(seq)
+        return used is not None and used < self.ref_used
 
     def wait(self, now: float) -> float | None:
         """Seconds until this identity may send (0: now), or None: wait for an in-flight answer."""
@@ -161,18 +168,26 @@ class Allowance:
             return
         self.headerless = False
         self.budget = headers.used + headers.remaining
+        self._tell(seq, headers.used)
         if self.ref_sent is None or seq >= self.ref_seq:
-            self._new_reference(sent_at, seq, headers.remaining)
+            self._new_reference(sent_at, seq, headers.remaining, headers.used)
             self.end_low = sent_at + headers.reset - 1
             self.end_high = now + headers.reset
+
+    def _tell(self, seq: int, used: float) -> None:
+        self.told[seq] = used
+        if len(self.told) > 4096:
+            for old in list(self.told)[:2048]:
+                del self.told[old]
 
     def _landed(self, seq: int) -> None:
         self.in_flight = max(self.in_flight - 1, 0)
         self.pending.pop(seq, None)
 
-    def _new_reference(self, sent_at: float, seq: int, remaining: float) -> None:
+    def _new_reference(self, sent_at: float, seq: int, remaining: float, used: float) -> None:
         self.ref_sent, self.ref_seq, self.ref_remaining = sent_at, seq, remaining
-        self.ref_laggards = sum(1 for other in self.pending if other < seq)
+        self.ref_used = used
+        self.laggards = {other for other in self.pending if other < seq}
 
     def abandoned(self, seq: int = 0) -> None:
         """A sent request will get no answer through us (network error, re-sent elsewhere)."""
@@ -189,6 +204,7 @@ class Allowance:
         """A 429 came back for request number ``seq``, sent at ``sent_at``: cool down; returns
         the seconds."""
         self._landed(seq)
+        self._tell(seq, -1.0)  # a 429 is not counted against the window
         self.answered = True
         self.strikes += 1
         if retry_after is not None:
@@ -203,6 +219,6 @@ class Allowance:
         self.cooldown_until = max(self.cooldown_until, now + delay)
         if self.ref_sent is None or seq >= self.ref_seq:
             # Its window is full; it ends by the cool-down at the latest.
-            self._new_reference(sent_at, seq, 0.0)
+            self._new_reference(sent_at, seq, 0.0, self.budget or 0.0)
             self.end_low, self.end_high = sent_at, self.cooldown_until
         return delay
