@@ -11,6 +11,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from reddit_crawler import __version__
+from reddit_crawler.errors import ConfigError
 from reddit_crawler.middlewares.useragents import (
     DEFAULT_OAUTH_AGENT,
     BrowserAgents,
@@ -71,8 +72,13 @@ def test_public_mode_browser_choice() -> None:
     assert all("Firefox/" in agent for agent in sent)
 
 
-def test_empty_agent_is_never_sent() -> None:
-    browsers = BrowserAgents(["Chrome"])
-    browsers._ua = type("Empty", (), {"random": ""})()
-    with pytest.raises(RuntimeError):
-        browsers.pick()
+def test_no_matching_agent_is_a_config_error_not_scrapys_agent() -> None:
+    with pytest.raises(ConfigError, match="no User-Agent for REDDIT_BROWSERS"):
+        BrowserAgents(["NoSuchBrowser"])
+
+
+def test_agents_are_filtered_once_and_drawn_from_the_chosen_browsers() -> None:
+    browsers = BrowserAgents(["Firefox"])
+    picks = {browsers.pick() for _ in range(200)}
+    assert len(picks) > 5
+    assert all("Firefox" in agent and "Mozilla/5.0" in agent for agent in picks)

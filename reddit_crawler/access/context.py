@@ -4,7 +4,7 @@ Built once per crawler from its settings (see :mod:`reddit_crawler.access.mode` 
 :mod:`reddit_crawler.access.proxylist`); the middlewares find it with
 :func:`access_context`. Settings read: ``REDDIT_DEFAULT_RATE`` (requests per minute per
 identity when Reddit sends no rate-limit headers, default 100; 0: no pacing),
-``REDDIT_PROBE_REQUESTS`` (requests per identity before its first answer, default 5),
+``REDDIT_PROBE_REQUESTS`` (requests per identity before its first answer, default 10),
 ``REDDIT_RATE_SPREAD``
 (default False), ``PROXY_BACKOFF_BASE`` (seconds, default 5), ``PROXY_BACKOFF_MAX``
 (seconds, default 300), plus those of the two modules above.
@@ -41,7 +41,7 @@ def _allowance(crawler: Crawler) -> Allowance:
     settings = crawler.settings
     return Allowance(
         default_rate=settings.getfloat("REDDIT_DEFAULT_RATE", 100.0),
-        probe=max(settings.getint("REDDIT_PROBE_REQUESTS", 5), 1),
+        probe=max(settings.getint("REDDIT_PROBE_REQUESTS", 10), 1),
         spread=settings.getbool("REDDIT_RATE_SPREAD", False),
     )
 

@@ -11,28 +11,40 @@ Safari), plus the mode settings of :mod:`reddit_crawler.access.mode`.
 
 from __future__ import annotations
 
+import random
+
 from scrapy import Request
 from scrapy.crawler import Crawler
 
 from reddit_crawler import __version__
 from reddit_crawler.access.context import access_context
+from reddit_crawler.errors import ConfigError
 
 DEFAULT_OAUTH_AGENT = f"python:reddit_crawler:{__version__} (by /u/reddit_crawler)"
 
 
 class BrowserAgents:
-    """Random desktop browser User-Agents from fake-useragent's bundled list."""
+    """Random desktop browser User-Agents from fake-useragent's bundled list, filtered once
+    (fake-useragent filters its ~7,000 entries again on every ``.random``)."""
 
     def __init__(self, browsers: list[str]) -> None:
         from fake_useragent import UserAgent
 
-        self._ua = UserAgent(browsers=browsers, platforms=["desktop"], fallback="")
+        ua = UserAgent(browsers=browsers, platforms=["desktop"], fallback="")
+        wanted = {b.lower() for b in browsers}
+        self._agents = [
+            entry["useragent"]
+            for entry in ua.data_browsers
+            if str(entry.get("browser", "")).lower() in wanted
+            and entry.get("type", "desktop") == "desktop"
+            and entry.get("useragent")
+        ]
+        if not self._agents:  # never fall back to Scrapy's own User-Agent silently
+            raise ConfigError(f"fake-useragent has no User-Agent for REDDIT_BROWSERS={browsers}")
+        self._rng = random.Random()
 
     def pick(self) -> str:
-        agent = self._ua.random
-        if not agent:  # fake-useragent returns its fallback silently: never send Scrapy's own
-            raise RuntimeError("fake-useragent returned no User-Agent")
-        return agent
+        return self._rng.choice(self._agents)
 
 
 class UserAgentMiddleware:
