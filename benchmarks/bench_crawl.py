@@ -10,19 +10,12 @@ tenant per run (its rate-limit clock starts when it is configured, right before 
   ≤ 0.75 x the bound with zero 429s. The baseline (``baseline_design_doc.py``, the
   document's v3.2.0 plan) runs the same plan through the same proxies, for reference.
 * ``latency-bound`` — no rate limit, the document's latencies (400-800 ms), the same plan
-  and the same 3 proxies for both. Target: our wall ≤ 0.25 x the baseline's. Two what-if rows
-  (not targets): A, ours with ``CONCURRENT_REQUESTS(_PER_DOMAIN)=256``; B, A plus
-  ``REDDIT_PROBE_REQUESTS=60``, ``SCRAPER_SLOT_MAX_ACTIVE_SIZE=100 MB`` and the two CPU
-  fixes of the cpu scenario's what-if B.
+  and the same 3 proxies for both. Target: our wall ≤ 0.25 x the baseline's.
 * ``cpu`` — zero latency, no proxy, a bigger world; CPU seconds (user + system) of the crawl
   process per request versus ``bare_spider.py`` fetching exactly the URLs our crawl fetched
   in the same run (from the stand-in's request log), with the same engine settings
   (``CONCURRENT_REQUESTS``, ``CONCURRENT_ITEMS`` …). Target ≤ 1.5x. Also ours with
-  ``CONCURRENT_ITEMS=100`` (Scrapy's default), the bare spider with 100, and two what-if rows
-  (not targets; diagnosis of the gap, nothing of the crawler is changed): A, ours with the
-  browser User-Agents filtered once (``common.PrefilteredUserAgentMiddleware``); B, A plus a
-  log formatter that skips the per-item "Scraped from" DEBUG record
-  (``common.QuietScrapedLogFormatter``).
+  ``CONCURRENT_ITEMS=100`` (Scrapy's default) and the bare spider with 100.
 
 Our crawler always runs as ``scrapy crawl reddit`` (as ``tests/crawl.py`` runs it) with
 ``POSTGRES_ENABLED=false``, no feed, ``REDDIT_DEFAULT_RATE=0`` (without a configured limit the
@@ -67,7 +60,6 @@ from benchmarks.common import (
     latency_config,
     log_url,
     ok_subreddits,
-    prefiltered_ua_settings,
     run_crawl,
     run_timed,
 )
@@ -83,9 +75,6 @@ RL_WINDOW = 10  # W seconds
 RL_LATENCY_SCALE = 0.1
 TARGET_RL = 0.75
 TARGET_LB = 0.25
-LB_WHATIF = 256
-LB_WHATIF_PROBE = 60
-LB_WHATIF_SLOT = 100_000_000
 CPU_WORLD = {"n_subreddits": 200, "n_users": 3000}
 CPU_SUBS = 100
 CPU_USERS = 25
@@ -410,32 +399,14 @@ def latency_bound(bench: Bench, runs: int, results: dict[str, Any]) -> list[tupl
     rows = {
         "ours": Row(f"ours (CONCURRENT_REQUESTS={concurrency})"),
         "baseline": Row("baseline (design doc)"),
-        "whatif": Row(f"what-if A: ours @ {LB_WHATIF} concurrent"),
-        "whatif2": Row("what-if B: A + probe, slot, CPU fixes"),
-    }
-    whatif = {
-        "whatif": {
-            "CONCURRENT_REQUESTS": LB_WHATIF,
-            "CONCURRENT_REQUESTS_PER_DOMAIN": LB_WHATIF,
-        },
-    }
-    whatif["whatif2"] = {
-        **whatif["whatif"],
-        "REDDIT_PROBE_REQUESTS": LB_WHATIF_PROBE,
-        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": LB_WHATIF_SLOT,
-        **prefiltered_ua_settings(),
-        "LOG_FORMATTER": "benchmarks.common.QuietScrapedLogFormatter",
     }
     for i in range(runs):
-        for who in ("ours", "baseline", "whatif", "whatif2"):
+        for who in ("ours", "baseline"):
             tenant = lab.tenant(f"lb-{who}", **config)
             if who == "baseline":
                 r = bench.baseline(tenant, subs, PLAN_USERS, proxies)
             else:
-                settings = whatif.get(who)
-                r = bench.ours(
-                    tenant, subs, PLAN_USERS, proxies=proxies, settings=settings, label=f"lb-{who}"
-                )
+                r = bench.ours(tenant, subs, PLAN_USERS, proxies=proxies, label=f"lb-{who}")
             peak, mean = in_flight(r["_log"], DOC_LATENCY_MS)
             r["peak_in_flight"], r["mean_in_flight"] = peak, mean
             rows[who].runs.append(r)
@@ -463,17 +434,9 @@ def latency_bound(bench: Bench, runs: int, results: dict[str, Any]) -> list[tupl
     base_wall = rows["baseline"].spread("wall").median
     ratio = ours_wall / base_wall
     met = ratio <= TARGET_LB
-    whatif_a = rows["whatif"].spread("wall").median / base_wall
-    whatif_b = rows["whatif2"].spread("wall").median / base_wall
     say(
         f"  target: ours ≤ {TARGET_LB}x the baseline: {ours_wall:.2f} s / {base_wall:.2f} s = "
         f"{ratio:.3f}x -> {flag(met)}"
-    )
-    say(
-        f"  what-if (not targets): A, CONCURRENT_REQUESTS(_PER_DOMAIN)={LB_WHATIF}: "
-        f"{whatif_a:.3f}x; B, A + REDDIT_PROBE_REQUESTS={LB_WHATIF_PROBE}, "
-        f"SCRAPER_SLOT_MAX_ACTIVE_SIZE={LB_WHATIF_SLOT:,}, UA list filtered once, no per-item "
-        f"log record: {whatif_b:.3f}x"
     )
     say()
     results["latency-bound"] = {
@@ -481,8 +444,6 @@ def latency_bound(bench: Bench, runs: int, results: dict[str, Any]) -> list[tupl
         "rows": _rows_json(table),
         "target": TARGET_LB,
         "ratio": ratio,
-        "whatif_ratio": whatif_a,
-        "whatif2_ratio": whatif_b,
         "met": met,
     }
     return [(f"latency-bound: ours {ratio:.3f}x the baseline (≤ {TARGET_LB}x)", met)]
@@ -509,14 +470,10 @@ def cpu(bench: Bench, runs: int, results: dict[str, Any]) -> list[tuple[str, boo
         "ours100": Row("ours, CONCURRENT_ITEMS=100"),
         "bare": Row(f"bare spider (CONCURRENT_ITEMS={items})"),
         "bare100": Row("bare spider, CONCURRENT_ITEMS=100"),
-        "whatif": Row("what-if A: ours, UA list filtered once"),
-        "whatif2": Row("what-if B: A + no per-item log record"),
     }
-    whatif_a = prefiltered_ua_settings()
-    whatif_b = {**whatif_a, "LOG_FORMATTER": "benchmarks.common.QuietScrapedLogFormatter"}
     for i in range(runs):
         urls: list[dict[str, Any]] = []
-        for who in ("ours", "bare", "ours100", "bare100", "whatif", "whatif2"):
+        for who in ("ours", "bare", "ours100", "bare100"):
             tenant = lab.tenant(f"cpu-{who}", **CPU_WORLD)
             if who == "ours":
                 r = bench.ours(tenant, subs, CPU_USERS, label="cpu-ours")
@@ -525,9 +482,6 @@ def cpu(bench: Bench, runs: int, results: dict[str, Any]) -> list[tuple[str, boo
                 r = bench.ours(
                     tenant, subs, CPU_USERS, settings={"CONCURRENT_ITEMS": 100}, label="cpu-ours100"
                 )
-            elif who in ("whatif", "whatif2"):
-                settings = whatif_a if who == "whatif" else whatif_b
-                r = bench.ours(tenant, subs, CPU_USERS, settings=settings, label=f"cpu-{who}")
             else:
                 settings = dict(engine)
                 if who == "bare100":
@@ -566,11 +520,6 @@ def cpu(bench: Bench, runs: int, results: dict[str, Any]) -> list[tuple[str, boo
         f"({1 - med['bare'] / med['bare100']:.0%} less); ours vs bare both at 100: "
         f"{med['ours100'] / med['bare100']:.3f}x"
     )
-    say(
-        f"  what-if (not targets): A, UA list filtered once: {med['whatif']:.3f} ms/request = "
-        f"{med['whatif'] / med['bare']:.3f}x the bare spider; B, A + no per-item 'Scraped from' "
-        f"log record: {med['whatif2']:.3f} = {med['whatif2'] / med['bare']:.3f}x"
-    )
     say()
     results["cpu"] = {
         "plan": {"world": CPU_WORLD, "subs": len(subs), "users_per_sub": CPU_USERS},
@@ -579,8 +528,6 @@ def cpu(bench: Bench, runs: int, results: dict[str, Any]) -> list[tuple[str, boo
         "target": TARGET_CPU,
         "ratio": ratio,
         "concurrent_items_saving": saving,
-        "whatif_ratio": med["whatif"] / med["bare"],
-        "whatif2_ratio": med["whatif2"] / med["bare"],
         "met": met,
     }
     return [(f"cpu: ours {ratio:.3f}x the bare spider's CPU per request (≤ {TARGET_CPU}x)", met)]
