@@ -180,3 +180,16 @@ def test_proxies_table_counts_and_holds_no_password(
         dump += str(pg.query(dsn, "SELECT row_to_json(p)::text FROM proxies p"))
         for proxy in squid_proxies:
             assert proxy.password not in dump
+
+
+def test_malformed_proxy_entry_stops_before_any_request(tenant: Tenant, tmp_path: Path) -> None:
+    entry = "alice:pa ss-Secret9@proxy.example"  # no port
+    result = run_crawl(
+        tenant.base_url, tmp_path, {"subs": "python"}, {"PROXY_LIST": f"127.0.0.1:3128,{entry}"}
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: malformed proxy entry 'alice:***@proxy.example': expected "
+                      "user:pass@host:port or host:port"]  # fmt: skip
+    assert "Secret9" not in result.stderr
+    assert tenant.requests() == []
