@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 PAGE_LIMIT = 100
 SUBREDDIT_PARTS = ("about", "rules", "hot", "top_week", "top_year")
-USER_PARTS = ("user_about", "submitted")
 LISTING_PARTS = ("hot", "top_week", "top_year", "submitted")
 
 _PATHS = {

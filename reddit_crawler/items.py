@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 
 @dataclass
@@ -155,11 +154,3 @@ class DiscoveryItem:
     via_user: str
     crawled_at: datetime
     kind: str = field(default="discovery", init=False)
-
-
-AnyItem = SubredditItem | PostItem | UserItem | ActivityItem | DiscoveryItem
-
-
-def item_kind(item: Any) -> str | None:
-    """The ``kind`` of one of our items, or None for anything else."""
-    return getattr(item, "kind", None)

@@ -42,6 +42,20 @@ class Clock:
         return self.now
 
 
+class ClosingEngine:
+    """An engine stand-in that records ``close_spider_async`` reasons."""
+
+    def __init__(self) -> None:
+        self.closed: list[str] = []
+
+    def close_spider_async(self, *, reason: str = "cancelled") -> Any:
+        self.closed.append(reason)
+        return self._closed()
+
+    async def _closed(self) -> None:
+        return None
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV:

@@ -31,7 +31,7 @@ from reddit_crawler.middlewares.oauth import (
     TokenRefused,
 )
 from reddit_crawler.middlewares.ratelimit import TOKEN_REQUEST
-from tests.support import Clock, asyncio_test
+from tests.support import Clock, ClosingEngine, asyncio_test
 
 CLIENT_ID = "my-client-id"
 SECRET = "S3cr3t-Value-xyz"
@@ -47,14 +47,14 @@ def token_body(token: str, expires_in: Any = 86400) -> bytes:
     return json.dumps(data).encode()
 
 
-class EngineStub:
+class EngineStub(ClosingEngine):
     """Answers token requests in order (the last answer repeats); records close reasons."""
 
     def __init__(self, *answers: tuple[int, bytes], delay: float = 0.0) -> None:
+        super().__init__()
         self.answers = list(answers) or [(200, token_body("tok-1"))]
         self.delay = delay
         self.requests: list[Request] = []
-        self.closed: list[str] = []
 
     async def download_async(self, request: Request) -> Response:
         self.requests.append(request)
@@ -68,13 +68,6 @@ class EngineStub:
             body=body,
             request=request,
         )
-
-    def close_spider_async(self, *, reason: str = "cancelled") -> Any:
-        self.closed.append(reason)
-        return self._closed()
-
-    async def _closed(self) -> None:
-        return None
 
 
 @pytest.fixture(autouse=True)

@@ -37,7 +37,7 @@ from reddit_crawler.middlewares.proxies import (
     is_block_page,
 )
 from reddit_crawler.middlewares.ratelimit import IDENTITY
-from tests.support import Clock
+from tests.support import Clock, ClosingEngine
 
 PASSWORDS = ("pw-alpha-931", "pw-bravo-477", "pw-charlie-265")
 PROXIES = ",".join(
@@ -50,18 +50,7 @@ WWW = "https://www.reddit.com/r/python/hot.json"
 BLOCK_PAGE = (Path(__file__).parent / "data" / "blocked_403.html").read_bytes()
 
 
-class EngineStub:
-    """Records ``close_spider_async`` calls (what the middleware needs of the engine)."""
-
-    def __init__(self) -> None:
-        self.closed: list[str] = []
-
-    def close_spider_async(self, *, reason: str = "cancelled") -> Any:
-        self.closed.append(reason)
-        return self._closed()
-
-    async def _closed(self) -> None:
-        return None
+EngineStub = ClosingEngine
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
-def _float(value: str | bytes | None) -> float | None:
+def parse_seconds(value: str | bytes | None) -> float | None:
     if value is None:
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
@@ -43,9 +43,9 @@ class RateHeaders:
 
     @classmethod
     def parse(cls, get: Mapping[str, str | bytes | None]) -> RateHeaders | None:
-        used = _float(get.get("x-ratelimit-used"))
-        remaining = _float(get.get("x-ratelimit-remaining"))
-        reset = _float(get.get("x-ratelimit-reset"))
+        used = parse_seconds(get.get("x-ratelimit-used"))
+        remaining = parse_seconds(get.get("x-ratelimit-remaining"))
+        reset = parse_seconds(get.get("x-ratelimit-reset"))
         if remaining is None or reset is None:
             return None
         return cls(used or 0.0, remaining, reset)

@@ -26,6 +26,7 @@ class ProxyState:
 class ProxyRing:
     def __init__(self, entries: list[ProxyEntry], base: float = 5.0, cap: float = 300.0) -> None:
         self.states = [ProxyState(entry) for entry in entries]
+        self.by_key = {state.entry.key: state for state in self.states}
         self.base = base
         self.cap = cap
         self._cursor = 0

@@ -114,8 +114,7 @@ class ProxyMiddleware:
 
     # -- outcomes -----------------------------------------------------------------------
     def _state(self, request: Request) -> ProxyState | None:
-        key = request.meta.get(PROXY_KEY)
-        return next((s for s in self.ring.states if s.entry.key == key), None)
+        return self.ring.by_key.get(request.meta.get(PROXY_KEY, ""))
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         state = self._state(request)

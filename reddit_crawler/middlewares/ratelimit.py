@@ -20,7 +20,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
-from reddit_crawler.access.allowance import RateHeaders, _float
+from reddit_crawler.access.allowance import RateHeaders, parse_seconds
 from reddit_crawler.access.context import access_context
 from reddit_crawler.access.pool import Identity
 
@@ -80,7 +80,7 @@ class RateLimitMiddleware:
             if response.status != 429:
                 identity.allowance.finished(now, headers, sent_at, seq)
                 return response
-            retry_after = _float(response.headers.get("Retry-After"))
+            retry_after = parse_seconds(response.headers.get("Retry-After"))
             identity.allowance.throttled(now, retry_after, headers, sent_at, seq)
             return self._retry_429(request, response)
         finally:

@@ -106,9 +106,8 @@ class RedditSpider(Spider):
         saved = jobstate.get("crawl") if isinstance(jobstate, dict) else None
         if not isinstance(saved, CrawlState):
             return None
-        if _comparable(saved.plan, bool(self.crawl_args.get("refresh"))) != _comparable(
-            self.plan, bool(self.crawl_args.get("refresh"))
-        ):
+        refresh = bool(self.crawl_args.get("refresh"))
+        if _comparable(saved.plan, refresh) != _comparable(self.plan, refresh):
             self.logger.warning("JOBDIR holds a crawl with other arguments: starting anew")
             return None
         return saved
