@@ -42,7 +42,12 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 256  # per proxy when proxies are used (one slo
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 100_000_000
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
+# The retry budget of every request, shared by Scrapy's RetryMiddleware (5xx, network errors,
+# timeouts) and the spider (a 200 that is not JSON, a redirect to the login/over-18 page).
 RETRY_TIMES = 3
+# A part that fails after its retries is recorded (failed_parts, reddit/failed/<part>) and
+# picked up by refresh=stale: a warning, not an error.
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 COOKIES_ENABLED = False
 # Our items are tiny; fewer concurrent item tasks per response save CPU.
 CONCURRENT_ITEMS = 4

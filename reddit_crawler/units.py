@@ -3,6 +3,11 @@
 A unit collects the answers of its parts (five for a subreddit, two for a user; listings
 may take several pages) and, when every part has answered or failed, builds its items.
 Pure Python, no Scrapy: the spider feeds it :class:`Answer` objects. Reads no settings.
+
+Names in Reddit's data that are not valid names (an author that cannot be a user name, a
+post's subreddit that cannot be a subreddit name) are never fetched: a unit lists them in
+:attr:`~SubredditUnit.rejected` / :attr:`~UserUnit.rejected` as ``(kind, name)`` for the spider
+to count and log.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 
 from reddit_crawler.fetches import LISTING_PARTS, SUBREDDIT_PARTS, Fetch, first_page, next_page
 from reddit_crawler.items import ActivityItem, PostItem, SubredditItem, UserItem
-from reddit_crawler.names import ABSENT_AUTHORS, is_crawlable_user
+from reddit_crawler.names import ABSENT_AUTHORS, is_crawlable_user, is_profile_subreddit
 from reddit_crawler.parsers.listing import listing_stats, merge_posts, parse_listing, post_subreddit
 from reddit_crawler.parsers.subreddit import parse_about, parse_rules, subreddit_state
 from reddit_crawler.parsers.user import parse_user_about
@@ -55,6 +60,7 @@ class SubredditUnit:
     rules: list[Any] = field(default_factory=list)
     failed_parts: list[str] = field(default_factory=list)
     users: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # ("user", invalid author)
 
     def start(self) -> list[Fetch]:
         parts = [
@@ -143,13 +149,21 @@ class SubredditUnit:
             return item, []
         item.rules = self.rules
         item.stats = listing_stats(self.listings)
-        self.users = select_users(self.listings, self.plan.users_per_sub)
+        invalid: list[str] = []
+        self.users = select_users(self.listings, self.plan.users_per_sub, invalid)
+        self.rejected += [("user", name) for name in invalid]
         ordered = {part: self.listings[part] for part in LISTING_PARTS if part in self.listings}
         return item, merge_posts(ordered, crawled_at)
 
 
-def select_users(listings: dict[str, list[dict[str, Any]]], cap: int) -> list[str]:
-    """Unique authors of hot, then top week, then top year, in order of first appearance."""
+def select_users(
+    listings: dict[str, list[dict[str, Any]]], cap: int, invalid: list[str] | None = None
+) -> list[str]:
+    """Unique authors of hot, then top week, then top year, in order of first appearance.
+
+    Authors that are strings but not valid user names are skipped and appended (once each) to
+    ``invalid`` when given; ``[deleted]``/``[removed]`` and missing authors are skipped quietly.
+    """
     seen: set[str] = set()
     users: list[str] = []
     for part in ("hot", "top_week", "top_year"):
@@ -158,6 +172,14 @@ def select_users(listings: dict[str, list[dict[str, Any]]], cap: int) -> list[st
             if len(users) >= cap:
                 return users
             if author in ABSENT_AUTHORS or not is_crawlable_user(author):
+                if (
+                    invalid is not None
+                    and isinstance(author, str)
+                    and author
+                    and author not in ABSENT_AUTHORS
+                    and author not in invalid
+                ):
+                    invalid.append(author)
                 continue
             if author.lower() not in seen:
                 seen.add(author.lower())
@@ -176,6 +198,7 @@ class UserUnit:
     posts: list[dict[str, Any]] = field(default_factory=list)
     failed_parts: list[str] = field(default_factory=list)
     subs: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # ("subreddit", bad name)
 
     def start(self) -> list[Fetch]:
         parts = ["user_about"] + (["submitted"] if self.plan.user_posts else [])
@@ -255,7 +278,17 @@ class UserUnit:
         counts: dict[str, tuple[str, int]] = {}
         for data in self.posts:
             sub = post_subreddit(data)
-            if sub is not None:
+            if sub is None:
+                raw = data.get("subreddit")
+                bad = ("subreddit", raw)
+                if (
+                    isinstance(raw, str)
+                    and raw
+                    and not is_profile_subreddit(raw, data.get("subreddit_type"))
+                    and bad not in self.rejected
+                ):
+                    self.rejected.append(bad)
+            else:
                 shown, count = counts.get(sub.lower(), (sub, 0))
                 counts[sub.lower()] = (shown, count + 1)
         self.subs = [shown for shown, _ in counts.values()]

@@ -7,6 +7,7 @@ Used by tests, the demo and benchmarks instead of the real Reddit API. The packa
 - :mod:`standin.server`: the aiohttp application (tenants, hosts, admin API, Reddit endpoints);
 - :mod:`standin.tenant`: tenant config validation and the request log entry;
 - :mod:`standin.access`: public-access block, OAuth tokens and rate limits;
+- :mod:`standin.faults`: fault injection (5xx, resets, bad bodies, slow answers, redirects);
 - :mod:`standin.truth`: the ground truth of a crawl plan over a world;
 - :mod:`standin.client`: helpers to start/stop the server and call its admin API.
 

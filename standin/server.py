@@ -16,6 +16,11 @@ The data does not depend on the host. Each request is logged with its Reddit pat
 the tenant and host prefixes), ``host``, ``client_id``, ``token_ok``, ``limited``, ``identity``
 and ``proxy_authorization_seen``; tokens and secrets are never logged.
 
+Faults (tenant config key ``faults``, see :mod:`standin.faults`): a Reddit GET the access checks
+admitted may get an injected bad answer instead of (or, for ``slow`` and ``reset``, as a delayed
+or cut version of) its real one. While faults are on, every Reddit GET's log entry also holds
+``attempt`` (its number for that path + query) and ``fault`` (the injected kind, or null).
+
 Admin API (JSON):
 
 - ``GET /_standin/health`` -> ``{"ok": true, "version": ...}``
@@ -62,7 +67,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from standin import __version__, shapes
+from standin import __version__, faults, shapes
 from standin.tenant import ConfigError, LogEntry, Tenant, parse_config
 from standin.truth import expected_crawl
 from standin.world import Post, Subreddit, World
@@ -147,6 +152,8 @@ class Standin:
         elif _TOKEN_RE.match(path):
             host = "auth"
         tenant = self.tenant(tenant_name)
+        fault: str | None = None
+        attempt = 0
         transport = request.transport
         peer = transport.get_extra_info("peername") if transport is not None else None
         ip = str(peer[0]) if peer else ""
@@ -165,6 +172,11 @@ class Standin:
                 status, body, headers = 405, _B_METHOD, _JSON_HEADERS
         elif request.method == "GET":
             kind, status, body, headers = self.answer(tenant, path, query, request, prefix)
+            key, attempt, fault = tenant.faults.next(path, query)
+            if fault is not None:
+                status, body, headers = self._fault(
+                    tenant, fault, key, attempt, (status, body, headers), request, prefix
+                )
         else:
             status, body, headers = 405, _B_METHOD, _JSON_HEADERS
         if gate.headers:
@@ -185,12 +197,75 @@ class Standin:
                 gate.identity,
                 "Proxy-Authorization" in request.headers,
                 gate.window_left,
+                fault,
+                attempt,
             )
         )
         delay = tenant.latency(kind)
+        if fault == "slow":
+            delay += tenant.faults.config.slow_ms / 1000.0
         if delay > 0:
             await asyncio.sleep(delay)
+        if fault == "reset":
+            return await self._reset(request, status, body, headers)
         return web.Response(body=body, status=status, headers=headers)
+
+    # -- faults (standin.faults) ----------------------------------------------------------
+    @staticmethod
+    def _fault(
+        tenant: Tenant,
+        fault: str,
+        key: str,
+        attempt: int,
+        real: tuple[int, bytes, dict[str, str]],
+        request: web.Request,
+        prefix: str,
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """The (status, body, headers) of an injected fault (``slow`` and ``reset`` keep the
+        real answer: :meth:`handle` delays it or cuts it)."""
+        status, body, headers = real
+        html = {"Content-Type": shapes.HTML_CONTENT_TYPE}
+        if fault == "500":
+            return 500, faults.JSON_500, _JSON_HEADERS
+        if fault == "502":
+            return 502, faults.HTML_502, html
+        if fault == "503":
+            return 503, faults.HTML_503, html
+        if fault == "truncated":
+            return 200, body[: max(1, len(body) // 2)], _JSON_HEADERS
+        if fault == "html":
+            return 200, faults.MAINTENANCE_HTML, html
+        if fault == "empty":
+            return 200, b"", _JSON_HEADERS
+        if fault == "garbage":
+            return 200, tenant.faults.config.garbage(key, attempt), _JSON_HEADERS
+        if fault in ("login", "over18"):
+            site = f"{request.scheme}://{request.host}{prefix.removesuffix('/oauth')}"
+            dest = quote(f"{request.scheme}://{request.host}{request.path_qs}", safe="")
+            page = "/login/" if fault == "login" else "/over18"
+            location = f"{site}{page}?dest={dest}"
+            return (
+                302,
+                shapes.redirect_html(location).encode("utf-8"),
+                {**html, "Location": location},
+            )
+        return status, body, headers  # slow, reset
+
+    @staticmethod
+    async def _reset(
+        request: web.Request, status: int, body: bytes, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """Announce the whole body, send half of it, then abort the connection."""
+        if len(body) < 2:
+            body = b" " * 64
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        return response
 
     # -- Reddit endpoints ----------------------------------------------------------------
     def answer(

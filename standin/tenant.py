@@ -2,9 +2,10 @@
 
 A tenant config is any subset of :data:`CONFIG_KEYS`: the world parameters (``seed``,
 ``n_subreddits``, ``n_users``, ``posts_per_user``), latencies (``latency_ms``,
-``latency_ms_by_endpoint``) and the access keys of :mod:`standin.access`. :func:`parse_config`
-validates it into a :class:`Tenant`, which also holds the tenant's request log and access
-state (tokens, rate-limit windows).
+``latency_ms_by_endpoint``), the access keys of :mod:`standin.access` and ``faults``
+(:mod:`standin.faults`). :func:`parse_config`
+validates it into a :class:`Tenant`, which also holds the tenant's request log, access
+state (tokens, rate-limit windows) and fault state (attempts per request).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from standin.access import ACCESS_KEYS, AccessConfig, AccessConfigError, AccessState, parse_access
+from standin.faults import FaultConfig, FaultConfigError, FaultState, parse_faults
 from standin.truth import ENDPOINT_KINDS
 from standin.world import MIN_SUBREDDITS, MIN_USERS, World, WorldParams, get_world
 
@@ -23,6 +25,7 @@ CONFIG_KEYS: Final[tuple[str, ...]] = (
     "posts_per_user",
     "latency_ms",
     "latency_ms_by_endpoint",
+    "faults",
     *ACCESS_KEYS,
 )
 
@@ -49,8 +52,14 @@ class LogEntry:
     identity: str | None
     proxy_authorization_seen: bool
     window_left: float | None = None  # exact seconds to the end of the rate-limit window
+    # While the tenant injects faults (standin.faults), each Reddit GET is counted: its
+    # attempt number (per path + query) and the injected fault, if any. Both appear in
+    # as_json() only for counted requests, so fault-free logs keep their shape.
+    fault: str | None = None
+    attempt: int = 0
 
     def as_json(self) -> dict[str, Any]:
+        counted = {"fault": self.fault, "attempt": self.attempt} if self.attempt else {}
         return {
             "method": self.method,
             "path": self.path,
@@ -66,6 +75,7 @@ class LogEntry:
             "identity": self.identity,
             "proxy_authorization_seen": self.proxy_authorization_seen,
             "window_left": self.window_left,
+            **counted,
         }
 
 
@@ -79,6 +89,7 @@ class Tenant:
     latency_ms_by_endpoint: dict[str, float] = field(default_factory=dict)
     access: AccessState = field(default_factory=lambda: AccessState(AccessConfig()))
     log: list[LogEntry] = field(default_factory=list)
+    faults: FaultState = field(default_factory=FaultState)
     _world: World | None = None
 
     def world(self) -> World:
@@ -94,6 +105,8 @@ class Tenant:
         return ms / 1000.0
 
     def config(self) -> dict[str, Any]:
+        """The effective config (``faults`` only when the tenant set it)."""
+        faults = self.faults.config
         return {
             "seed": self.params.seed,
             "n_subreddits": self.params.n_subreddits,
@@ -102,6 +115,7 @@ class Tenant:
             "latency_ms": self.latency_ms,
             "latency_ms_by_endpoint": dict(self.latency_ms_by_endpoint),
             **self.access.config.as_json(),
+            **({"faults": faults.as_json()} if faults != FaultConfig() else {}),
         }
 
 
@@ -150,5 +164,9 @@ def parse_config(name: str, cfg: Any) -> Tenant:
         access = parse_access(cfg)
     except AccessConfigError as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        faults = parse_faults(cfg.get("faults"))
+    except FaultConfigError as exc:
+        raise ConfigError(str(exc)) from None
     params = WorldParams(seed, n_subs, n_users, (ppu[0], ppu[1]))
-    return Tenant(name, params, latency, by_kind, AccessState(access))
+    return Tenant(name, params, latency, by_kind, AccessState(access), faults=FaultState(faults))

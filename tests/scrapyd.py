@@ -133,8 +133,16 @@ class Scrapyd:
         return [entry["pid"] for entry in jobs["running"] if entry.get("pid")]
 
 
-def start(home: Path, *, username: str, password: str, timeout: float = 30) -> Scrapyd:
-    """Start Scrapyd in ``home`` and wait until ``daemonstatus.json`` answers."""
+def start(
+    home: Path,
+    *,
+    username: str,
+    password: str,
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+) -> Scrapyd:
+    """Start Scrapyd in ``home`` and wait until ``daemonstatus.json`` answers. ``env`` is
+    added to its environment (which its crawl processes inherit): where secrets belong."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = CONFIG.format(
@@ -145,7 +153,7 @@ def start(home: Path, *, username: str, password: str, timeout: float = 30) -> S
         proc = subprocess.Popen(
             [sys.executable, "-m", "scrapyd", "--pidfile", str(home / "twistd.pid")],
             cwd=home,  # scrapyd.conf is read from here; the repository is not on sys.path
-            env=clean_env(home),
+            env={**clean_env(home), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -179,8 +187,10 @@ def stop(server: Scrapyd) -> None:
 
 
 @contextmanager
-def running_scrapyd(home: Path, *, username: str, password: str) -> Iterator[Scrapyd]:
-    server = start(home, username=username, password=password)
+def running_scrapyd(
+    home: Path, *, username: str, password: str, env: dict[str, str] | None = None
+) -> Iterator[Scrapyd]:
+    server = start(home, username=username, password=password, env=env)
     try:
         yield server
     finally:

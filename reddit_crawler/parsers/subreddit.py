@@ -7,11 +7,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from reddit_crawler.items import RuleItem
 from reddit_crawler.parsers.common import as_bool, as_dict, as_int, clean_text, to_utc
 
 FORBIDDEN_REASONS = {"private", "quarantined", "gated"}
+
+
+def is_search_redirect(location: str) -> bool:
+    """Whether a redirect goes to Reddit's subreddit search: the answer for a name that does
+    not exist (``/subreddits/search.json?q=<name>``), unlike a redirect to the login page or
+    the over-18 interstitial, which are not states."""
+    return (
+        urlsplit(location)
+        .path.rstrip("/")
+        .endswith(("/subreddits/search", "/subreddits/search.json"))
+    )
 
 
 def subreddit_state(status: int, body: Any, location: str = "") -> str | None:
@@ -20,7 +32,7 @@ def subreddit_state(status: int, body: Any, location: str = "") -> str | None:
     403 ``{"reason": "private"|"quarantined"|"gated"}``, 404 ``{"reason": "banned"}`` and a
     302 to ``/subreddits/search`` (a name that does not exist) are states, not errors.
     """
-    if status in (301, 302, 303, 307) and "/subreddits/search" in location:
+    if status in (301, 302, 303, 307) and is_search_redirect(location):
         return "nonexistent"
     reason = as_dict(body).get("reason")
     if status == 403 and isinstance(reason, str) and reason in FORBIDDEN_REASONS:

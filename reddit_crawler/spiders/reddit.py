@@ -7,9 +7,12 @@ requests and responses into answers.
 
 Spider arguments: see :mod:`reddit_crawler.plan`. Settings read: those of
 :mod:`reddit_crawler.access.mode` (which base URL to use) and of :mod:`reddit_crawler.refresh`
-(run lock, refresh seeds and skip lists from the database, read before the engine starts).
+(run lock, refresh seeds and skip lists from the database, read before the engine starts);
+``RETRY_TIMES`` (via Scrapy's ``get_retry_request``) bounds the retries of bad answers.
 Stats: ``reddit/subreddit/skipped_review``, ``reddit/subreddit/skipped_fresh``,
-``reddit/user/skipped_fresh`` count what earlier crawls spared.
+``reddit/user/skipped_fresh`` count what earlier crawls spared; ``reddit/failed/<part>`` parts
+failed for good; ``retry/reason_count/reddit/bad_body`` and ``…/reddit/redirect`` answers
+retried; ``reddit/invalid_name/<kind>`` names in Reddit's data that are not valid names.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -29,8 +34,10 @@ from twisted.python.failure import Failure
 
 from reddit_crawler.access.context import access_context
 from reddit_crawler.crawlstate import CrawlState, Step
+from reddit_crawler.distributed import redis_url
 from reddit_crawler.fetches import Fetch
 from reddit_crawler.parsers.common import BadBody, decode_json
+from reddit_crawler.parsers.subreddit import is_search_redirect
 from reddit_crawler.plan import CrawlPlan, build_plan, build_refresh_options
 from reddit_crawler.refresh import SKIP_REVIEW, CrawlStart, open_crawl
 from reddit_crawler.units import Answer
@@ -39,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 # Answers that are states, not errors: the callback reads them.
 STATE_STATUSES = [301, 302, 303, 307, 403, 404]
+REDIRECTS = (301, 302, 303, 307)
 MAX_RESENDS = 3
 PUBLIC_MODE_WARNING = (
     "public mode: Reddit has blocked unauthenticated JSON since May 2026; set "
@@ -56,26 +64,37 @@ class RedditSpider(Spider):
     _resends: Counter[Fetch]
     base_url: str
 
+    distributed = False  # the Redis-fed worker (reddit_crawler.distributed.spider) sets True
+
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> RedditSpider:
+        if not cls.distributed and redis_url(crawler.settings):
+            from reddit_crawler.distributed.spider import DistributedRedditSpider
+
+            return DistributedRedditSpider.from_crawler(crawler, *args, **kwargs)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.crawl_args = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float))}
-        spider.plan = build_plan(kwargs, crawler.settings)
-        options = build_refresh_options(kwargs, crawler.settings)
         access = access_context(crawler).access
         spider.base_url = access.api_url
         if access.mode == "public":
             spider.logger.warning(PUBLIC_MODE_WARNING)
-        # Takes the run lock (released when the engine stops, or at exit) and reads the database.
-        start = open_crawl(kwargs, crawler.settings, spider.name, spider.plan, options)
-        crawler.signals.connect(start.release, signal=signals.engine_stopped)
-        spider.crawl_start, spider.plan = start, start.plan
-        spider.crawl_state = CrawlState(
-            spider.plan, skip_subs=start.skip_subs, fresh_users=start.fresh_users
-        )
-        spider._resends = Counter()
-        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        spider.setup_crawl(kwargs)
         return spider
+
+    def setup_crawl(self, kwargs: dict[str, Any]) -> None:
+        """Single-process crawl: the plan from the arguments, the crawl state in memory."""
+        crawler = self.crawler
+        self.plan = build_plan(kwargs, crawler.settings)
+        options = build_refresh_options(kwargs, crawler.settings)
+        # Takes the run lock (released when the engine stops, or at exit) and reads the database.
+        start = open_crawl(kwargs, crawler.settings, self.name, self.plan, options)
+        crawler.signals.connect(start.release, signal=signals.engine_stopped)
+        self.crawl_start, self.plan = start, start.plan
+        self.crawl_state = CrawlState(
+            self.plan, skip_subs=start.skip_subs, fresh_users=start.fresh_users
+        )
+        self._resends = Counter()
+        crawler.signals.connect(self._on_idle, signal=signals.spider_idle)
 
     async def start(self) -> AsyncIterator[Any]:
         self.logger.info(
@@ -166,14 +185,32 @@ class RedditSpider(Spider):
             self.logger.info("subreddit %s not crawled: crawled within stale_after", name)
 
     # -- answers --------------------------------------------------------------------
+    # Bad answers that a retry may mend — a 200 whose body is not JSON (truncated, empty,
+    # an HTML maintenance page, garbage) and a redirect anywhere but /subreddits/search
+    # (the login page, the over-18 interstitial) — are retried here within the request's
+    # RETRY_TIMES budget, shared with Scrapy's RetryMiddleware (5xx, network errors,
+    # timeouts); when it is spent the part fails with the reason. A 302 to
+    # /subreddits/search (a subreddit that does not exist) is a state, never retried.
     def parse_answer(self, response: Response) -> Iterator[Any]:
         fetch = Fetch.from_meta(response.meta["reddit"])
-        yield from self._emit(self.crawl_state.record(fetch, self._answer(fetch, response)))
+        answer = self._answer(fetch, response)
+        if answer.error is not None:
+            retry = self._retry(response, fetch, answer.error)
+            if retry is not None:
+                yield retry
+                return
+            self._failed(fetch, answer.error)
+        yield from self.handle_answer(response.request, fetch, answer)
 
     def _answer(self, fetch: Fetch, response: Response) -> Answer:
         location = response.headers.get("Location", b"").decode("latin-1")
-        if response.status in (301, 302, 303, 307):
-            return Answer(response.status, location=location)
+        if response.status in REDIRECTS:
+            if is_search_redirect(location):
+                return Answer(response.status, location=location)
+            where = urlsplit(location).path or "?"
+            return Answer(
+                response.status, location=location, error=f"HTTP {response.status} to {where}"
+            )
         try:
             body = decode_json(response.body)
         except BadBody as exc:
@@ -183,6 +220,44 @@ class RedditSpider(Spider):
             body = None
         return Answer(response.status, body)
 
+    def _retry(self, response: Response, fetch: Fetch, reason: str) -> Request | None:
+        """A retry of a bad answer within the request's budget, or None when it is spent."""
+        request = response.request
+        if request is None or request.meta.get("dont_retry"):
+            return None
+        key = "redirect" if response.status in REDIRECTS else "bad_body"
+        retry = get_retry_request(request, spider=self, reason=f"reddit/{key}")
+        if retry is not None:
+            self.logger.debug(
+                "%s %s %s: retrying after %s", fetch.unit, fetch.name, fetch.part, reason
+            )
+        return retry
+
+    def _failed(self, fetch: Fetch, reason: str) -> None:
+        """Count and log a part that failed for good (its unit records the reason)."""
+        self.crawler.stats.inc_value(f"reddit/failed/{fetch.part}")  # type: ignore[union-attr]
+        self.logger.warning("%s %s %s failed: %s", fetch.unit, fetch.name, fetch.part, reason)
+
+    def _report_rejected(self, fetch: Fetch) -> None:
+        """Count and log names in Reddit's data that are not valid names (never fetched)."""
+        units = self.crawl_state.subs if fetch.unit == "sub" else self.crawl_state.users
+        unit = units.get(fetch.name.lower())
+        rejected = getattr(unit, "rejected", None)
+        if not rejected:
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        for kind, name in rejected:
+            stats.inc_value(f"reddit/invalid_name/{kind}")
+            self.logger.warning(
+                "%s %s: invalid %s name %r in its posts: not crawled",
+                "subreddit" if fetch.unit == "sub" else "user",
+                fetch.name,
+                kind,
+                name[:100],
+            )
+        rejected.clear()
+
     def parse_failure(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         fetch = Fetch.from_meta(request.meta["reddit"])
@@ -190,9 +265,13 @@ class RedditSpider(Spider):
             reason = f"HTTP {failure.value.response.status}"
         else:
             reason = f"{failure.type.__name__}: {str(failure.value)[:120]}"
-        self.crawler.stats.inc_value(f"reddit/failed/{fetch.part}")  # type: ignore[union-attr]
-        self.logger.warning("%s %s %s failed: %s", fetch.unit, fetch.name, fetch.part, reason)
-        yield from self._emit(self.crawl_state.record(fetch, Answer(0, error=reason)))
+        self._failed(fetch, reason)
+        yield from self.handle_answer(request, fetch, Answer(0, error=reason))
+
+    def handle_answer(self, request: Request | None, fetch: Fetch, answer: Answer) -> Iterator[Any]:
+        """Feed an answer (or final failure) of ``request`` to the crawl; yield what follows."""
+        yield from self._emit(self.crawl_state.record(fetch, answer))
+        self._report_rejected(fetch)
 
     # -- end of crawl ---------------------------------------------------------------
     def _on_idle(self) -> None:
