@@ -16,6 +16,9 @@ tenant per run (its rate-limit clock starts when it is configured, right before 
   in the same run (from the stand-in's request log), with the same engine settings
   (``CONCURRENT_REQUESTS``, ``CONCURRENT_ITEMS`` …). Target ≤ 1.5x. Also ours with
   ``CONCURRENT_ITEMS=100`` (Scrapy's default) and the bare spider with 100.
+* ``distributed`` — one worker versus three through Redis (``scrapy enqueue`` + workers), under
+  per-proxy limits and CPU-bound; prints the speed-up and the 429s (see
+  :mod:`benchmarks.distributed`). Target: zero 429s under the limits.
 
 Our crawler always runs as ``scrapy crawl reddit`` (as ``tests/crawl.py`` runs it) with
 ``POSTGRES_ENABLED=false``, no feed, ``REDDIT_DEFAULT_RATE=0`` (without a configured limit the
@@ -24,7 +27,8 @@ Wall time is from process start to exit (interpreter and Scrapy start-up include
 baseline too. Usage (from the project root; needs squid)::
 
     .venv/bin/python benchmarks/bench_crawl.py [--runs 3]
-        [--scenario all|rate-limited|latency-bound|cpu] [--json results.json] [--workdir DIR]
+        [--scenario all|rate-limited|latency-bound|cpu|distributed]
+        [--json results.json] [--workdir DIR]
 
 Exit status 1 when a target is missed (or a run did not complete its plan).
 """
@@ -64,7 +68,15 @@ from benchmarks.common import (
     run_timed,
 )
 
-SCENARIOS = ("rate-limited", "latency-bound", "cpu")
+
+def distributed(bench: Bench, runs: int, results: dict[str, Any]) -> list[tuple[str, bool]]:
+    """See :mod:`benchmarks.distributed` (needs Redis)."""
+    from benchmarks.distributed import distributed as run
+
+    return run(bench, runs, results)
+
+
+SCENARIOS = ("rate-limited", "latency-bound", "cpu", "distributed")
 
 # -- the plans -----------------------------------------------------------------------------------
 PROXIES = 3
@@ -547,6 +559,7 @@ RUNNERS: dict[str, Callable[[Bench, int, dict[str, Any]], list[tuple[str, bool]]
     "rate-limited": rate_limited,
     "latency-bound": latency_bound,
     "cpu": cpu,
+    "distributed": lambda bench, runs, results: distributed(bench, runs, results),
 }
 
 

@@ -15,8 +15,9 @@ Skips are reported in :attr:`Step.skipped`. Pure Python; reads no settings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from reddit_crawler.fetches import Fetch
@@ -153,48 +154,75 @@ class CrawlState:
     def _maybe_finish_level(self) -> Step:
         if self.finished or self.busy:
             return Step()
-        discoveries, candidates = self._discoveries(self.levels[-1])
+        level = self.levels[-1]
+        sources = {n.lower(): (self.subs[n.lower()].about or {}).get("name", n) for n in level}
+        user_subs = {key: unit.subs for key, unit in self.users.items()}
+        selected = {n.lower(): self.subs[n.lower()].users for n in level}
+        discoveries, candidates = level_discoveries(level, sources, selected, user_subs, now_utc())
+        self.discovered_names.update(d.subreddit.lower() for d in discoveries)
+        self.counters.discovered = len(self.discovered_names)
         step = Step(items=list(discoveries))
         if self.level >= self.plan.depth:
             self.finished = True
             return step
         room = self.plan.max_subs - len(self.subs)
-        new = [n for n in dedupe_names(candidates) if n.lower() not in self.subs]
-        fresh = self._not_skipped(new, step)[: max(room, 0)]
+        fresh, skipped = next_level_names(candidates, set(self.subs), self.skip_subs, room)
+        for kind, name, why in skipped:
+            if name.lower() not in self.skips_reported:
+                self.skips_reported.add(name.lower())
+                step.skipped.append((kind, name, why))
         self.level += 1
         step.extend(self._start_level(fresh))
         return step
 
-    def _not_skipped(self, names: list[str], step: Step) -> list[str]:
-        """``names`` less those in :attr:`skip_subs` (each reported once per crawl)."""
-        kept = []
-        for name in names:
-            why = self.skip_subs.get(name.lower())
-            if why is None:
-                kept.append(name)
-            elif name.lower() not in self.skips_reported:
-                self.skips_reported.add(name.lower())
-                step.skipped.append(("subreddit", name, why))
-        return kept
-
-    def _discoveries(self, level: Iterable[str]) -> tuple[list[DiscoveryItem], list[str]]:
-        crawled_at = now_utc()
-        items: list[DiscoveryItem] = []
-        candidates: list[str] = []
-        for name in level:
-            sub = self.subs[name.lower()]
-            source = (sub.about or {}).get("name", sub.name)
-            for user_name in sub.users:
-                user = self.users[user_name.lower()]
-                for found in user.subs:
-                    if found.lower() == source.lower():
-                        continue
-                    items.append(DiscoveryItem(found, source, user_name, crawled_at))
-                    candidates.append(found)
-                    self.discovered_names.add(found.lower())
-        self.counters.discovered = len(self.discovered_names)
-        return items, candidates
-
     # -- progress -----------------------------------------------------------------------
     def queued(self, unit: str) -> int:
         return sum(1 for kind, _ in self.busy if kind == unit)
+
+
+# -- level transitions, shared with the distributed frontier ------------------------------
+def level_discoveries(
+    level: Sequence[str],
+    sources: Mapping[str, str],
+    selected: Mapping[str, Sequence[str]],
+    user_subs: Mapping[str, Sequence[str]],
+    crawled_at: datetime,
+) -> tuple[list[DiscoveryItem], list[str]]:
+    """Discoveries of a complete level, in the fixed order (subreddit, user, post).
+
+    ``sources``: lower name -> the subreddit's own spelling (from its about page);
+    ``selected``: lower name -> the users it selected; ``user_subs``: lower user name ->
+    the subreddits of their posts. Returns the items and the candidate names in order.
+    """
+    items: list[DiscoveryItem] = []
+    candidates: list[str] = []
+    for name in level:
+        source = sources.get(name.lower(), name)
+        for user_name in selected.get(name.lower(), ()):
+            for found in user_subs.get(user_name.lower(), ()):
+                if found.lower() == source.lower():
+                    continue
+                items.append(DiscoveryItem(found, source, user_name, crawled_at))
+                candidates.append(found)
+    return items, candidates
+
+
+def next_level_names(
+    candidates: Sequence[str],
+    taken: Container[str],
+    skip_subs: Mapping[str, str],
+    room: int,
+) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """The next level: new candidates (lower names not in ``taken``) less skipped ones, cut
+    to ``room``; and the skipped ones as ``("subreddit", name, why)``."""
+    kept: list[str] = []
+    skipped: list[tuple[str, str, str]] = []
+    for name in dedupe_names(list(candidates)):
+        if name.lower() in taken:
+            continue
+        why = skip_subs.get(name.lower())
+        if why is None:
+            kept.append(name)
+        else:
+            skipped.append(("subreddit", name, why))
+    return kept[: max(room, 0)], skipped

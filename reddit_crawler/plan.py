@@ -220,3 +220,19 @@ def build_plan(
         )
     sizes = {arg: _parse_int(arg, _pick(arg, args, settings)) for arg in INT_ARGS}
     return CrawlPlan(seeds=seeds[: sizes["max_subs"]], **sizes)
+
+
+# Arguments that make a plan: a distributed worker takes its plan from Redis instead.
+PLAN_ARGS = ("subs", "subs_file", *INT_ARGS, "refresh", "stale_after", "user_fresh_for")
+
+
+def worker_job(args: dict[str, Any], settings: BaseSettings) -> str:
+    """The crawl name of a distributed worker (``crawl``); :class:`PlanError` for a plan
+    argument, which belongs to ``scrapy enqueue``."""
+    given = [arg for arg in PLAN_ARGS if args.get(arg) not in (None, "")]
+    if given:
+        raise PlanError(
+            f"with REDIS_URL set a worker takes its plan from Redis: give {given[0]}= to "
+            "`scrapy enqueue`, and only crawl= to the worker"
+        )
+    return _job_name(_pick("crawl", args, settings))

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from standin import client
+from tests.distributed import crawls, frontier, redis_conn  # noqa: F401  (fixtures)
 from tests.proxies import fresh_proxy, proxy_factory, squid_proxies  # noqa: F401  (fixtures)
 from tests.support import clean_env  # noqa: F401  (fixture)
 

@@ -69,6 +69,7 @@ def crawl_command(
 def crawl_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "PROXY_"))}
     env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
     env["PYTHONPATH"] = str(ROOT)
     return env
 

@@ -44,6 +44,7 @@ from reddit_crawler.items import (
 )
 from reddit_crawler.pipelines.postgres import PostgresPipeline
 from reddit_crawler.pipelines.writer import APPLICATION_NAME
+from reddit_crawler.signals import items_stored
 from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -386,6 +387,42 @@ def test_bad_rows_are_dead_lettered_and_batch_mates_land(dsn: str, tmp_path: Pat
     assert by_id[("subreddit", "weird")]["sqlstate"] == "23514"
     assert all(d["error"] and d["run_id"] for d in letters)
     assert by_id[("post", "huge")]["item"]["score"] == 2**40
+
+
+@pytest_twisted.inlineCallbacks
+def test_items_stored_reports_each_item_once_after_commit(
+    dsn: str, tmp_path: Path
+) -> Iterator[Any]:
+    good = [post(f"i{i}", "python", "alice", T0) for i in range(25)]
+    too_big = post("huge", "python", "bob", T0, score=2**40)  # dead-lettered by PostgreSQL
+    not_storable = {"something": "else"}  # dead-lettered before the database
+    items: list[Any] = [*good[:10], too_big, *good[10:17], not_storable, *good[17:]]
+    reports: list[list[Any]] = []
+    problems: list[str] = []
+
+    def stored(items: list[Any]) -> None:
+        reports.append(list(items))
+        ids = [i.id for i in items if isinstance(i, PostItem) and i.id != "huge"]
+        found = {r[0] for r in pg.query(dsn, "SELECT id FROM posts WHERE id = ANY(%s)", [ids])}
+        if found != set(ids):
+            problems.append(f"reported before commit: {sorted(set(ids) - found)}")
+        dead_file = tmp_path / "dead-items.jsonl"
+        letters = dead_file.read_text().splitlines() if dead_file.exists() else []
+        dead = [i for i in items if i is not_storable or i is too_big]
+        if len(letters) < len(dead):
+            problems.append("dead letter reported before it was written")
+
+    async def listen(spider: Spider) -> None:
+        spider.crawler.signals.connect(stored, signal=items_stored)
+
+    settings = settings_for(dsn, tmp_path, POSTGRES_BATCH_SIZE=4)
+    crawler = yield crawl(settings, [listen, *items])
+    assert problems == []
+    assert len(reports) > 1  # several flushes
+    reported = [item for report in reports for item in report]
+    assert sorted(map(id, reported)) == sorted(map(id, items))  # each exactly once
+    assert stat(crawler, "postgres/deadletter") == 2
+    assert pg.scalar(dsn, "SELECT count(*) FROM posts") == 25
 
 
 @pytest_twisted.inlineCallbacks

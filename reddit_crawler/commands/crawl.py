@@ -19,8 +19,9 @@ from scrapy.exceptions import UsageError
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from reddit_crawler.distributed import redis_url
 from reddit_crawler.errors import ConfigError
-from reddit_crawler.plan import build_plan
+from reddit_crawler.plan import build_plan, worker_job
 
 CONFIG_ERROR_EXIT = 2
 FAILED_CRAWL_EXIT = 3
@@ -35,7 +36,10 @@ class Command(ScrapyCrawlCommand):
         assert self.crawler_process and self.settings is not None
         if args[0] == "reddit":
             try:
-                build_plan(opts.spargs, self.settings)
+                if redis_url(self.settings):
+                    worker_job(opts.spargs, self.settings)
+                else:
+                    build_plan(opts.spargs, self.settings)
             except ConfigError as exc:
                 self._report(exc)
                 return

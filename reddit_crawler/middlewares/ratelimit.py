@@ -7,6 +7,9 @@ and the request goes back to the scheduler — never retried at once, and never 
 RetryMiddleware (429 is not in our ``RETRY_HTTP_CODES``). After ``REDDIT_429_RETRIES`` (default
 5) the 429 reaches the spider, which records the part as failed.
 
+In a distributed crawl (``REDIS_URL``) the workers sharing an identity also share its
+pace through Redis (:mod:`reddit_crawler.distributed.pacing`).
+
 Stats: ``reddit/429``, ``reddit/429/gave_up``, ``reddit/ratelimit/waited`` (seconds, summed).
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
@@ -23,6 +26,7 @@ from scrapy.statscollectors import StatsCollector
 from reddit_crawler.access.allowance import RateHeaders, parse_seconds
 from reddit_crawler.access.context import access_context
 from reddit_crawler.access.pool import Identity
+from reddit_crawler.distributed.pacing import SharedPacer
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +43,9 @@ class RateLimitMiddleware:
         self.max_429 = crawler.settings.getint("REDDIT_429_RETRIES", 5)
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
+        self.shared = SharedPacer.from_crawler(crawler)
+        if self.shared is not None:
+            crawler.signals.connect(self.shared.close, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
@@ -58,6 +65,8 @@ class RateLimitMiddleware:
             stale[0].allowance.abandoned(stale[2])
             self.pool.notify()
         identity, ticket, waited = await self.pool.acquire()
+        if self.shared is not None:  # distributed: the other workers' sends count too
+            waited += await self.shared.turn(identity.key)
         request.meta[IDENTITY], request.meta[TICKET] = identity.key, ticket
         if logger.isEnabledFor(logging.DEBUG):
             allowance = identity.allowance
@@ -79,9 +88,13 @@ class RateLimitMiddleware:
         try:
             if response.status != 429:
                 identity.allowance.finished(now, headers, sent_at, seq)
+                if self.shared is not None:
+                    self.shared.tell(identity.key, headers, None)
                 return response
             retry_after = parse_seconds(response.headers.get("Retry-After"))
-            identity.allowance.throttled(now, retry_after, headers, sent_at, seq)
+            delay = identity.allowance.throttled(now, retry_after, headers, sent_at, seq)
+            if self.shared is not None:
+                self.shared.tell(identity.key, headers, delay)
             return self._retry_429(request, response)
         finally:
             self.pool.notify()

@@ -16,6 +16,11 @@ it if missing and applying migrations) and raises a one-line
 written at open and completed (finish reason, stats) on ``spider_closed``. After a
 forced shutdown (second Ctrl-C) an ``atexit`` hook flushes what is still buffered.
 
+After each flush the pipeline sends :data:`~reddit_crawler.signals.items_stored` (on the
+reactor thread) with ``items=[…]``, the item objects that flush committed or dead-lettered
+(also those rejected before the database); each item is reported exactly once, after its
+transaction committed; items lost to a writer failure are not reported.
+
 Settings: see :mod:`~reddit_crawler.pipelines.config`. Stats: ``postgres/items``
 (received), ``postgres/items/written``, ``postgres/deadletter``, ``postgres/rows``,
 ``postgres/rows/<table>``, ``postgres/retries``, ``postgres/flushes``.
@@ -43,6 +48,7 @@ from reddit_crawler.pipelines.deadletter import DeadLetter, DeadLetterFile
 from reddit_crawler.pipelines.rows import KINDS, RowError, Unit, build_unit
 from reddit_crawler.pipelines.runs import finish_run, insert_run, spider_args
 from reddit_crawler.pipelines.writer import FlushResult, Job, Writer
+from reddit_crawler.signals import items_stored
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -227,6 +233,11 @@ class PostgresPipeline:
         inc("postgres/rows", sum(result.rows.values()))
         for table, count in result.rows.items():
             inc(f"postgres/rows/{table}", count)
+        # Every item of this flush is now durably handled: committed or dead-lettered.
+        items = [unit.item for unit in pending.job.units]
+        items.extend(letter.item for letter in pending.job.rejected)
+        if items:
+            self.crawler.signals.send_catch_log(signal=items_stored, items=items)
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         assert self._executor is not None
@@ -269,9 +280,10 @@ class PostgresPipeline:
         self._reap()
         units = [unit for kind in KINDS for unit in self._buffers[kind]]
         self._buffers = {kind: [] for kind in KINDS}
-        result = self._writer.flush(Job(units, self._rejected))
+        job = Job(units, self._rejected)
         self._rejected = []
-        self._apply(_Pending(_done(result), Job(units), len(units)))
+        result = self._writer.flush(job)
+        self._apply(_Pending(_done(result), job, len(units) + len(job.rejected)))
         run_id, stats = self.run_id, dict(self.stats.get_stats())
         try:
             self._writer.run(lambda conn: finish_run(conn, run_id, "shutdown (forced)", stats))

@@ -239,9 +239,11 @@ class RedditSpider(Spider):
         self.logger.warning("%s %s %s failed: %s", fetch.unit, fetch.name, fetch.part, reason)
 
     def _report_rejected(self, fetch: Fetch) -> None:
-        """Count and log names in Reddit's data that are not valid names (never fetched)."""
         units = self.crawl_state.subs if fetch.unit == "sub" else self.crawl_state.users
-        unit = units.get(fetch.name.lower())
+        self.report_rejected(fetch.unit, fetch.name, units.get(fetch.name.lower()))
+
+    def report_rejected(self, unit_kind: str, unit_name: str, unit: Any) -> None:
+        """Count and log names in a unit's data that are not valid names (never fetched)."""
         rejected = getattr(unit, "rejected", None)
         if not rejected:
             return
@@ -251,8 +253,8 @@ class RedditSpider(Spider):
             stats.inc_value(f"reddit/invalid_name/{kind}")
             self.logger.warning(
                 "%s %s: invalid %s name %r in its posts: not crawled",
-                "subreddit" if fetch.unit == "sub" else "user",
-                fetch.name,
+                "subreddit" if unit_kind == "sub" else "user",
+                unit_name,
                 kind,
                 name[:100],
             )
