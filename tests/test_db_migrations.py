@@ -202,3 +202,24 @@ def test_scrapy_migrate_creates_and_migrates() -> None:
         assert pg.scalar(dsn, "SELECT max(version) FROM schema_migrations") == VERSIONS[-1]
         again = run([sys.executable, "-m", "scrapy", "migrate", "-s", f"POSTGRES_DSN={dsn}"])
         assert again.returncode == 0 and "applied migrations: none" in again.stdout
+
+
+def test_posts_updates_can_be_hot() -> None:
+    """A re-crawl rewrites no indexed column of posts, and pages keep room for new versions."""
+    with pg.throwaway_database() as dsn:
+        options = pg.scalar(dsn, "SELECT reloptions FROM pg_class WHERE relname = 'posts'")
+        assert "fillfactor=50" in options
+        indexed = pg.query(
+            dsn,
+            "SELECT DISTINCT a.attname::text FROM pg_index i"
+            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+            " WHERE i.indrelid = 'posts'::regclass",
+        )
+        expressions = pg.scalar(
+            dsn,
+            "SELECT count(*) FROM pg_index WHERE indrelid = 'posts'::regclass"
+            " AND (indexprs IS NOT NULL OR indpred IS NOT NULL)",
+        )
+        # what a post is; a re-crawl changes score, listings, crawled_at … but not these
+        assert {name for (name,) in indexed} <= {"id", "subreddit", "created_utc"}
+        assert expressions == 0

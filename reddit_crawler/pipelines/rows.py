@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 Row = tuple[Any, ...]
 
 SUBREDDIT_COLUMNS = (
@@ -151,6 +149,11 @@ def _rule_row(subreddit: str, position: int, r: Any, crawled_at: Any, run_id: in
 
 
 _post_fields = attrgetter(*POST_FIELDS)
+_post_texts = attrgetter(
+    "subreddit_id", "subreddit_type", "author", "author_fullname", "title", "selftext", "url",
+    "permalink", "domain", "link_flair_text",
+)  # fmt: skip
+_post_times = attrgetter("created_utc", "edited_utc", "crawled_at")
 
 
 def post_unit(item: Any, run_id: int | None) -> Unit:
@@ -159,29 +162,65 @@ def post_unit(item: Any, run_id: int | None) -> Unit:
     if not isinstance(post_id, str) or not post_id:
         raise RowError(f"post id is missing or not a string: {p.id!r}"[:200])
     sub = p.subreddit
-    row = _row(post_id, _key(sub, "post subreddit"), _display(sub), *_post_fields(p), run_id)
-    return Unit("post", item, {"posts": [(*row, listings_of(p.listings, p.crawled_at))]})
+    fields = _post_fields(p)
+    if _post_needs_cleaning(p):
+        fields = tuple(map(clean, fields))
+    row = (
+        post_id, _key(sub, "post subreddit"), _display(sub), *fields, run_id,
+        listings_of(p.listings, p.crawled_at),
+    )  # fmt: skip
+    return Unit("post", item, {"posts": [row]})
+
+
+def _post_needs_cleaning(p: Any) -> bool:
+    """Whether a post field needs :func:`clean`, checked mostly in C (the hot path)."""
+    try:  # None and "" are skipped; anything but text raises
+        if "\x00" in "".join(filter(None, _post_texts(p))):
+            return True
+    except TypeError:
+        return True  # not text: let clean() see it
+    return any(t.__class__ is datetime and t.tzinfo is None for t in _post_times(p))
 
 
 _SIMPLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _iso_cache: tuple[datetime | None, str] = (None, "")
+# An ISO time and its '"<listing>:<rank>":"<time>"' fragments per (listing, rank).
+_fragment_cache: tuple[str, dict[tuple[str, int], str]] = ("", {})
 
 
-def listings_of(listings: Any, seen_at: Any) -> Jsonb:
-    """``{"<listing>:<rank>": <seen at>}`` as JSON: the ``posts.listings`` value.
+def listings_of(listings: Any, seen_at: Any) -> str:
+    """``{"<listing>:<rank>": <seen at>}`` as JSON text: the ``posts.listings`` value.
 
-    Serialised here, on the reactor thread, to keep the writer thread's work short.
+    Serialised here, on the reactor thread, to keep the writer thread's work short; it is
+    staged as text (copied by psycopg's C dumper) and cast to ``jsonb`` by the upsert.
     """
-    pairs = [(lr.listing, lr.rank) for lr in map(_view, listings or ())]
+    global _fragment_cache
     seen_at = clean(seen_at)  # a naive time is UTC
+    if isinstance(seen_at, datetime):  # the common case, without json.dumps
+        when = _iso(seen_at)
+        cached_when, fragments = _fragment_cache
+        if when is not cached_when or len(fragments) > 4096:
+            fragments = {}
+            _fragment_cache = (when, fragments)
+        parts = []
+        for lr in listings or ():
+            lr = _view(lr)
+            name, rank = lr.listing, lr.rank
+            if type(rank) is not int or type(name) is not str:
+                break
+            fragment = fragments.get((name, rank))
+            if fragment is None:
+                if not _SIMPLE_NAME.match(name):
+                    break
+                # ISO times and simple names need no escaping
+                fragment = fragments[name, rank] = f'"{name}:{rank}":"{when}"'
+            parts.append(fragment)
+        else:
+            return "{" + ",".join(parts) + "}"
     when = _iso(seen_at) if isinstance(seen_at, datetime) else seen_at
-    if isinstance(seen_at, datetime) and all(
-        type(r) is int and type(n) is str and _SIMPLE_NAME.match(n) for n, r in pairs
-    ):  # the common case, without json.dumps (ISO times need no escaping)
-        text = ",".join(f'"{name}:{rank}":"{when}"' for name, rank in pairs)
-        return Jsonb("{" + text + "}", dumps=_serialised)
+    pairs = [(lr.listing, lr.rank) for lr in map(_view, listings or ())]
     merged = {f"{clean(name)}:{rank}": when for name, rank in pairs}
-    return Jsonb(json.dumps(merged, default=str), dumps=_serialised)
+    return json.dumps(merged, default=str)
 
 
 def _iso(when: datetime) -> str:
@@ -190,10 +229,6 @@ def _iso(when: datetime) -> str:
     if when is not _iso_cache[0]:
         _iso_cache = (when, when.isoformat())
     return _iso_cache[1]
-
-
-def _serialised(text: str) -> str:
-    return text
 
 
 def user_unit(item: Any, run_id: int | None) -> Unit:

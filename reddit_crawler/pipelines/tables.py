@@ -3,7 +3,8 @@
 Each flush COPYs (binary format) a table's rows into a session-local temporary table
 (the real table's column types, integers widened to ``bigint`` so that an out-of-range
 value is rejected by PostgreSQL's cast instead of being truncated by the binary dumper;
-emptied at commit) and moves them with one ``INSERT … SELECT … ON CONFLICT DO UPDATE``.
+emptied at commit; JSON columns are staged as text and cast by the upsert) and moves them
+with one ``INSERT … SELECT … ON CONFLICT DO UPDATE``.
 The writer stages each key once (the last row of a key in the batch wins), and rows of
 older crawls (``crawled_at`` earlier than the stored one) never overwrite newer state.
 Reads no settings."""
@@ -30,6 +31,9 @@ class Table:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     upsert: str
+    # Columns staged as text and cast by the upsert (column, real type): JSON serialised
+    # on the reactor thread is then copied by psycopg's C text dumper.
+    casts: tuple[tuple[str, str], ...] = ()
 
     def latest_per_key(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The rows with each key once: the last one (an upsert may not touch a row twice)."""
@@ -62,12 +66,15 @@ def _upsert(
     inserted: dict[str, str] | None = None,
     updates: dict[str, str] | None = None,
     guard: str | None = "EXCLUDED.crawled_at >= t.crawled_at",
+    casts: dict[str, str] | None = None,
 ) -> Table:
     """A table and its upsert from the staging table (whose keys are distinct)."""
     inserted = inserted or {}
+    casts = casts or {}
     keys = ", ".join(key)
     target = ", ".join((*columns, *inserted))
-    source = ", ".join((*columns, *inserted.values()))
+    staged = [f"{c}::{casts[c]}" if c in casts else c for c in columns]
+    source = ", ".join((*staged, *inserted.values()))
     sets = {c: f"EXCLUDED.{c}" for c in columns if c not in key}
     sets.update(updates or {})
     conflict = (
@@ -76,7 +83,7 @@ def _upsert(
         + (f" WHERE {guard}" if guard else "")
     )
     upsert = f"INSERT INTO {name} AS t ({target}) SELECT {source} FROM _rc_stage_{name}{conflict}"
-    return Table(name, columns, key, upsert)
+    return Table(name, columns, key, upsert, tuple(casts.items()))
 
 
 def _keep_when_failed(columns: tuple[str, ...], always: tuple[str, ...]) -> dict[str, str]:
@@ -118,6 +125,7 @@ POSTS = _upsert(
     inserted={"first_seen_at": "crawled_at"},
     # listings are a union: keys "<listing>:<rank>", the latest sighting wins
     updates={**_FIRST_SEEN, "listings": "t.listings || EXCLUDED.listings"},
+    casts={"listings": "jsonb"},
 )
 USERS = _upsert(
     "users",
@@ -179,6 +187,7 @@ WHERE c.oid = ANY(%s::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
 """
 # int2/int4 → int8, float4 → float8 (OIDs).
 _WIDEN = {21: (20, "bigint"), 23: (20, "bigint"), 700: (701, "double precision")}
+_TEXT = (25, "text")
 
 
 def create_staging(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
@@ -193,6 +202,7 @@ def create_staging(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
     for table in TABLES.values():
         columns = found[table.staging]
         widen = {c: _WIDEN[oid] for c, oid in columns.items() if oid in _WIDEN}
+        widen.update((c, _TEXT) for c, _ in table.casts)
         if widen:
             alters = ", ".join(f"ALTER COLUMN {c} TYPE {name}" for c, (_, name) in widen.items())
             conn.execute(f"ALTER TABLE {table.staging} {alters}".encode())

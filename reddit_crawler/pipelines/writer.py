@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from reddit_crawler.db.connection import connect
 from reddit_crawler.db.dsn import mask_dsn, one_line, scrub
@@ -262,8 +261,10 @@ class _Outcome:
 def _rows_for(table: Table, units: list[Unit]) -> list[tuple[Any, ...]]:
     """The table's rows from these units, each key once (the last row wins)."""
     if table.name == "posts":
-        rows = _merge_post_listings([row for unit in units for row in unit.rows["posts"]])
-        return table.latest_per_key(rows)
+        rows = [row for unit in units for row in unit.rows["posts"]]
+        if len({row[0] for row in rows}) == len(rows):  # the common case: each post once
+            return rows
+        return table.latest_per_key(_merge_post_listings(rows))
     if table.name != "subreddit_rules":
         return table.latest_per_key([row for u in units for row in u.rows.get(table.name, ())])
     # Only the last crawl of a subreddit in the batch defines its rules.
@@ -276,13 +277,10 @@ def _rows_for(table: Table, units: list[Unit]) -> list[tuple[Any, ...]]:
 
 def _merge_post_listings(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """A post met twice in one batch: only the last row is written, so give it every listing."""
-    ids = {row[0] for row in rows}
-    if len(ids) == len(rows):
-        return rows
     merged: dict[Any, dict[str, Any]] = {}
     for row in rows:
-        merged.setdefault(row[0], {}).update(json.loads(row[-1].obj))
-    return [(*row[:-1], Jsonb(merged[row[0]])) for row in rows]
+        merged.setdefault(row[0], {}).update(json.loads(row[-1]))
+    return [(*row[:-1], json.dumps(merged[row[0]])) for row in rows]
 
 
 def _prefer_lz4(conn: psycopg.Connection[Any]) -> None:
