@@ -74,7 +74,10 @@ def test_enqueue_refuses_a_crawl_name_in_use_unless_replace(
     assert first.returncode == 0 and crawl.name in first.stdout
     assert "already in Redis" in one_error(crawl.enqueue())
     crawl.args = {"subs": "rust"}
-    assert crawl.enqueue("--replace").returncode == 0
+    assert "still running" in one_error(crawl.enqueue("--replace"))  # not finished yet
+    crawl.start_worker()
+    assert crawl.wait()[0].returncode == 0
+    assert crawl.enqueue("--replace").returncode == 0  # finished: replaced
     status = scrapy("frontier", "-a", f"crawl={crawl.name}", settings={"REDIS_URL": REDIS_URL})
     state = json.loads(status.stdout)
     assert state["plan"]["seeds"] == ["rust"] and state["queued"] == 1

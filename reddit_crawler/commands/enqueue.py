@@ -5,7 +5,8 @@ Takes the ``reddit`` spider's plan arguments (``-a subs=…``, ``-a depth=…``,
 ``scrapy crawl`` does, reads what earlier crawls stored (refresh seeds, skip lists; see
 :mod:`reddit_crawler.refresh`) and stores plan, seeds and skip lists under the crawl's
 Redis keys. Workers (``scrapy crawl reddit -a crawl=NAME`` with ``REDIS_URL``) then do the
-crawl. A name already in Redis is refused unless ``--replace`` (which clears it first).
+crawl. A name already in Redis is refused unless ``--replace`` and that crawl is finished (it is
+cleared first; an unfinished one needs ``scrapy frontier --clear``).
 Bad input: one ``error:`` line and exit status 2. Reads ``REDIS_URL`` and the settings
 of :mod:`reddit_crawler.plan` and :mod:`reddit_crawler.refresh`.
 """
@@ -21,7 +22,7 @@ from scrapy.utils.conf import arglist_to_dict
 
 from reddit_crawler.distributed import redis_url
 from reddit_crawler.distributed.client import mask_url, redis_client
-from reddit_crawler.distributed.frontier import Frontier
+from reddit_crawler.distributed.frontier import CrawlExists, Frontier
 from reddit_crawler.errors import ConfigError
 from reddit_crawler.plan import build_plan, build_refresh_options
 from reddit_crawler.refresh import open_crawl
@@ -83,6 +84,12 @@ class Command(ScrapyCommand):
         start.release()  # workers write concurrently: no run lock for a distributed crawl
         frontier = Frontier(client, options.job or SPIDER)
         if replace:
+            if frontier.plan() is not None and not frontier.is_done():
+                raise CrawlExists(
+                    f"crawl {frontier.crawl!r} is still running in Redis: --replace clears "
+                    f"only a finished crawl (force it with `scrapy frontier --clear "
+                    f"-a crawl={frontier.crawl}`)"
+                )
             frontier.clear()
         frontier.publish(start.plan, skip_subs=start.skip_subs, fresh_users=start.fresh_users)
         for name in start.skipped_seeds:
