@@ -11,10 +11,16 @@
     ``items`` as a keyword argument (a list, in no guaranteed order) and should be quick:
     it runs on the reactor thread. Distributed crawling uses it to acknowledge work only
     once it is stored.
+
+``items_lost``
+    Sent by the same pipeline, with ``items=[…]``, when the writer failed a whole flush
+    (``postgres/lost``): those items are not stored. Distributed crawling gives their units
+    back to the queue so another attempt stores them.
 """
 
 from __future__ import annotations
 
 items_stored = object()
+items_lost = object()
 
-__all__ = ["items_stored"]
+__all__ = ["items_lost", "items_stored"]

@@ -131,3 +131,15 @@ def test_ledger_acknowledges_a_unit_when_all_its_items_are_stored() -> None:
     assert len(ledger) == 1
     assert ledger.stored([items[1]]) == ["sub:0:python"]
     assert len(ledger) == 0
+
+
+def test_ledger_drops_units_whose_items_were_lost() -> None:
+    ledger = Ledger()
+    a, b, c = object(), object(), object()
+    ledger.hold("sub:0:python", "unit")
+    ledger.hold("user:0:alice", "unit")
+    ledger.track("sub:0:python", [a, b])
+    ledger.track("user:0:alice", [c])
+    assert ledger.lost([a]) == ["sub:0:python"]
+    assert ledger.stored([b]) == []  # its unit is gone: nothing to acknowledge
+    assert len(ledger) == 1 and ledger.stored([c]) == ["user:0:alice"]

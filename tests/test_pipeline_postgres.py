@@ -44,7 +44,7 @@ from reddit_crawler.items import (
 )
 from reddit_crawler.pipelines.postgres import PostgresPipeline
 from reddit_crawler.pipelines.writer import APPLICATION_NAME
-from reddit_crawler.signals import items_stored
+from reddit_crawler.signals import items_lost, items_stored
 from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -661,3 +661,30 @@ def test_forced_shutdown_still_writes_everything(dsn: str, tmp_path: Path) -> No
     written = pg.scalar(dsn, "SELECT count(*) FROM posts")
     assert written >= 500
     assert written == stats["postgres/items"] == stats["postgres/items/written"]
+
+
+@pytest_twisted.inlineCallbacks
+def test_items_lost_reports_a_failed_flush(dsn: str, tmp_path: Path) -> Iterator[Any]:
+    items = [post(f"l{i}", "python", "alice", T0) for i in range(6)]
+    lost: list[Any] = []
+
+    def broken_flush(job: Any) -> Any:
+        raise RuntimeError("writer broke")
+
+    def on_lost(items: list[Any]) -> None:
+        lost.extend(items)
+
+    def on_stored(items: list[Any]) -> None:
+        lost.append("stored?")
+
+    async def break_writer(spider: Spider) -> None:
+        pipeline = pipeline_of(spider)
+        assert pipeline._writer is not None
+        pipeline._writer.flush = broken_flush  # type: ignore[method-assign]
+        spider.crawler.signals.connect(on_lost, signal=items_lost)
+        spider.crawler.signals.connect(on_stored, signal=items_stored)
+
+    settings = settings_for(dsn, tmp_path, POSTGRES_BATCH_SIZE=4)
+    crawler = yield crawl(settings, [break_writer, *items])
+    assert sorted(map(id, lost)) == sorted(map(id, items))  # each once, none "stored"
+    assert stat(crawler, "postgres/lost") == 6

@@ -62,6 +62,16 @@ class Ledger:
                     done.append(owner[0])
         return done
 
+    def lost(self, items: Iterable[Any]) -> list[str]:
+        """Items will never be stored: their units, dropped here, to give back to the queue."""
+        texts = {owner[0] for item in items if (owner := self._owners.get(id(item)))}
+        for text in texts:
+            self.held.pop(text, None)
+        for key, (text, _) in list(self._owners.items()):
+            if text in texts:
+                del self._owners[key]
+        return sorted(texts)
+
     def _complete(self, text: str) -> bool:
         held = self.held[text]
         if held.built and held.waiting <= 0:

@@ -41,7 +41,7 @@ from reddit_crawler.fetches import Fetch
 from reddit_crawler.parsers.common import now_utc
 from reddit_crawler.plan import CrawlPlan, PlanError, worker_job
 from reddit_crawler.refresh import SKIP_FRESH, SKIP_REVIEW
-from reddit_crawler.signals import items_stored
+from reddit_crawler.signals import items_lost, items_stored
 from reddit_crawler.spiders.reddit import RedditSpider
 from reddit_crawler.units import Answer, SubredditUnit, UserUnit
 
@@ -83,6 +83,7 @@ class DistributedRedditSpider(RedisMixin, RedditSpider):
         connect = crawler.signals.connect
         if crawler.settings.getbool("POSTGRES_ENABLED", True):
             connect(self._stored, signal=items_stored)
+            connect(self._lost, signal=items_lost)
         else:
             connect(self._stored_one, signal=signals.item_scraped)
         connect(self._stored_one, signal=signals.item_dropped)
@@ -232,6 +233,13 @@ class DistributedRedditSpider(RedisMixin, RedditSpider):
     def _stored(self, items: list[Any]) -> None:
         for text in self.ledger.stored(items):
             self._ack(text)
+
+    def _lost(self, items: list[Any]) -> None:
+        """The pipeline could not store these: give their units back for another attempt."""
+        units = self.ledger.lost(items)
+        released = self.frontier.release(units)
+        self.crawler.stats.inc_value("redis/units/released", released)  # type: ignore[union-attr]
+        self.logger.error("%d unit(s) whose items were not stored returned to the queue", released)
 
     def _stored_one(self, item: Any, **kwargs: Any) -> None:
         self._stored([item])

@@ -48,7 +48,7 @@ from reddit_crawler.pipelines.deadletter import DeadLetter, DeadLetterFile
 from reddit_crawler.pipelines.rows import KINDS, RowError, Unit, build_unit
 from reddit_crawler.pipelines.runs import finish_run, insert_run, spider_args
 from reddit_crawler.pipelines.writer import FlushResult, Job, Writer
-from reddit_crawler.signals import items_stored
+from reddit_crawler.signals import items_lost, items_stored
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -224,6 +224,7 @@ class PostgresPipeline:
         except Exception:
             logger.exception("PostgreSQL writer failed; %d items lost", pending.size)
             self.stats.inc_value("postgres/lost", pending.size)
+            self.crawler.signals.send_catch_log(signal=items_lost, items=_items_of(pending.job))
             return
         inc = self.stats.inc_value
         inc("postgres/items/written", result.written)
@@ -234,8 +235,7 @@ class PostgresPipeline:
         for table, count in result.rows.items():
             inc(f"postgres/rows/{table}", count)
         # Every item of this flush is now durably handled: committed or dead-lettered.
-        items = [unit.item for unit in pending.job.units]
-        items.extend(letter.item for letter in pending.job.rejected)
+        items = _items_of(pending.job)
         if items:
             self.crawler.signals.send_catch_log(signal=items_stored, items=items)
 
@@ -291,6 +291,10 @@ class PostgresPipeline:
             logger.error("Could not complete crawl run %d: %s", run_id, self._writer.describe(exc))
         self._writer.close()
         self._finished = True
+
+
+def _items_of(job: Job) -> list[Any]:
+    return [unit.item for unit in job.units] + [letter.item for letter in job.rejected]
 
 
 def _done(result: FlushResult) -> Future[FlushResult]:
