@@ -48,13 +48,17 @@ def run_workers(crawl: Crawl, count: int, **settings: Any) -> list[Any]:
 
 
 def test_three_workers_equal_one_process_without_refetching(
-    tenant: Tenant, tmp_path: Path, crawls: list[Crawl]
+    tenant: Tenant, tmp_path: Path, crawls: list[Crawl], dsn: str
 ) -> None:
-    single = run_crawl(tenant.base_url, tmp_path, PLAN)
-    assert single.returncode == 0
+    with pg.unused_database() as single_dsn:  # created by the crawl, dropped after
+        single = run_crawl(tenant.base_url, tmp_path, PLAN, storage_in(single_dsn))
+        assert single.returncode == 0, single.stderr[-2000:]
+        expected = content(single_dsn)
     before = len(tenant.requests())
-    crawl = new_crawl(tenant, tmp_path, crawls, args=PLAN)
+    crawl = new_crawl(tenant, tmp_path, crawls, args=PLAN, settings=storage_in(dsn))
     results = run_workers(crawl, 3)
+    # The database equals the single process's (snapshots: one per subreddit in each).
+    assert content(dsn) == expected
     merged = merged_items(results)
     assert comparable(merged) == comparable(single.items)
     sizes = {k: v for k, v in PLAN.items() if k != "subs"}
@@ -104,6 +108,10 @@ def dsn() -> Any:
         yield name
 
 
+def storage_in(dsn: str) -> dict[str, str]:
+    return {"POSTGRES_ENABLED": "true", "POSTGRES_DSN": dsn}
+
+
 def content(dsn: str) -> dict[str, Any]:
     view = database_view(dsn)
     view["rules"] = sorted(
@@ -116,7 +124,7 @@ def content(dsn: str) -> dict[str, Any]:
 def test_stored_crawl_equals_single_process_and_survives_a_killed_worker(
     tenant: Tenant, tmp_path: Path, crawls: list[Crawl], dsn: str
 ) -> None:
-    storage = {"POSTGRES_ENABLED": "true", "POSTGRES_DSN": dsn}
+    storage = storage_in(dsn)
     single = run_crawl(tenant.base_url, tmp_path, PLAN, storage)
     assert single.returncode == 0, single.stderr[-2000:]
     expected = content(dsn)
