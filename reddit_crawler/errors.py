@@ -1,4 +1,12 @@
-"""Exceptions shared by the project's components. Reads no settings."""
+"""Exceptions shared by the project's components, and how commands report them. Reads no
+settings."""
+
+from __future__ import annotations
+
+import sys
+
+# Exit status of a command refused before any work started (bad input, unusable service).
+CONFIG_ERROR_EXIT = 2
 
 
 class ConfigError(Exception):
@@ -8,3 +16,9 @@ class ConfigError(Exception):
     value (passwords masked): ``scrapy crawl`` prints ``error: <message>`` and exits with
     status 2 before any request is sent.
     """
+
+
+def print_error(exc: BaseException) -> int:
+    """Print ``error: <message>`` (one line, on stderr); returns :data:`CONFIG_ERROR_EXIT`."""
+    print(f"error: {exc}", file=sys.stderr, flush=True)
+    return CONFIG_ERROR_EXIT

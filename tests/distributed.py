@@ -3,6 +3,7 @@ removed afterwards), ``scrapy enqueue`` and worker processes against the stand-i
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -91,8 +92,6 @@ def merged_items(results: list[CrawlResult]) -> dict[str, list[dict[str, Any]]]:
 
 def comparable(items: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
     """Items per kind as sorted JSON, without the crawl times (which differ per run)."""
-    import json
-
     out = {}
     for kind, rows in items.items():
         out[kind] = sorted(

@@ -20,10 +20,9 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from reddit_crawler.distributed import redis_url
-from reddit_crawler.errors import ConfigError
+from reddit_crawler.errors import ConfigError, print_error
 from reddit_crawler.plan import build_plan, worker_job
 
-CONFIG_ERROR_EXIT = 2
 FAILED_CRAWL_EXIT = 3
 # Finish reasons that mean the crawl could not do its work (the reason is logged as an error).
 FAILED_REASONS = {"public_access_blocked", "oauth_refused"}
@@ -57,8 +56,7 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = FAILED_CRAWL_EXIT
 
     def _report(self, exc: BaseException) -> None:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        self.exitcode = CONFIG_ERROR_EXIT
+        self.exitcode = print_error(exc)
 
     def _on_failure(self, failure: Failure) -> Failure | None:
         if not failure.check(ConfigError):

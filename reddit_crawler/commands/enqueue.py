@@ -14,20 +14,18 @@ of :mod:`reddit_crawler.plan` and :mod:`reddit_crawler.refresh`.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
-from reddit_crawler.distributed import redis_url
+from reddit_crawler.distributed import require_redis_url
 from reddit_crawler.distributed.client import mask_url, redis_client
 from reddit_crawler.distributed.frontier import CrawlExists, Frontier
-from reddit_crawler.errors import ConfigError
+from reddit_crawler.errors import ConfigError, print_error
 from reddit_crawler.plan import build_plan, build_refresh_options
 from reddit_crawler.refresh import open_crawl
 
-CONFIG_ERROR_EXIT = 2
 SPIDER = "reddit"
 
 
@@ -68,15 +66,12 @@ class Command(ScrapyCommand):
         try:
             self._enqueue(spargs, replace=opts.replace)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            self.exitcode = CONFIG_ERROR_EXIT
+            self.exitcode = print_error(exc)
 
     def _enqueue(self, spargs: dict[str, str], *, replace: bool) -> None:
         settings = self.settings
         assert settings is not None
-        url = redis_url(settings)
-        if not url:
-            raise ConfigError("REDIS_URL is not set: give -s REDIS_URL=redis://host:6379/0")
+        url = require_redis_url(settings)
         plan = build_plan(spargs, settings)
         options = build_refresh_options(spargs, settings)
         client = redis_client(settings, url)

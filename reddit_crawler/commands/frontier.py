@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from scrapy.commands import ScrapyCommand
 
-from reddit_crawler.commands.enqueue import CONFIG_ERROR_EXIT, SPIDER, add_spider_args, parse_spargs
-from reddit_crawler.distributed import redis_url
+from reddit_crawler.commands.enqueue import SPIDER, add_spider_args, parse_spargs
+from reddit_crawler.distributed import require_redis_url
 from reddit_crawler.distributed.client import redis_client
 from reddit_crawler.distributed.frontier import Frontier, list_crawls
-from reddit_crawler.errors import ConfigError
+from reddit_crawler.errors import ConfigError, print_error
 from reddit_crawler.plan import worker_job
 
 
@@ -42,17 +41,13 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         try:
-            url = redis_url(self.settings)
-            if not url:
-                raise ConfigError("REDIS_URL is not set: give -s REDIS_URL=redis://host:6379/0")
-            client = redis_client(self.settings, url)
+            client = redis_client(self.settings, require_redis_url(self.settings))
             if opts.list:
                 print("\n".join(list_crawls(client)))
                 return
             frontier = Frontier(client, worker_job(parse_spargs(opts), self.settings) or SPIDER)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            self.exitcode = CONFIG_ERROR_EXIT
+            self.exitcode = print_error(exc)
             return
         if opts.clear:
             print(f"crawl {frontier.crawl!r}: {frontier.clear()} keys deleted")

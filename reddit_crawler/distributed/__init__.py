@@ -15,7 +15,17 @@ import os
 
 from scrapy.settings import BaseSettings
 
+from reddit_crawler.errors import ConfigError
+
 
 def redis_url(settings: BaseSettings) -> str:
     """``REDIS_URL`` from the settings, else from the environment; empty: single-process."""
     return str(settings.get("REDIS_URL") or os.environ.get("REDIS_URL") or "").strip()
+
+
+def require_redis_url(settings: BaseSettings) -> str:
+    """``REDIS_URL``, or a :class:`ConfigError` for commands that need Redis."""
+    url = redis_url(settings)
+    if not url:
+        raise ConfigError("REDIS_URL is not set: give -s REDIS_URL=redis://host:6379/0")
+    return url

@@ -21,6 +21,7 @@ Reads no settings.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -314,8 +315,6 @@ class Frontier:
 
 
 def worker_id() -> str:
-    import os
-
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
