@@ -27,8 +27,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _runuser() -> str:
+    """runuser, also when PATH lacks the sbin directories (a minimal shell)."""
+    search = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
+    return shutil.which("runuser", path=search) or "runuser"
+
+
 def _as_postgres(*args: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+    return [_runuser(), "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
 
 
 @dataclass
