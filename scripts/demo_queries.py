@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-TABLES = (
+#: The tables a crawl writes rows to (tests/test_storage_e2e.py checks their counts too).
+TABLES = [
     "subreddits",
     "subreddit_rules",
     "subreddit_snapshots",
@@ -13,7 +14,7 @@ TABLES = (
     "user_activity",
     "subreddit_discoveries",
     "crawl_runs",
-)
+]
 
 QUERIES = {
     "largest subreddits": (

@@ -2,7 +2,13 @@
 
 Used by tests, the demo and benchmarks instead of the real Reddit API. The package is split into:
 
-- :mod:`standin.world`: deterministic world generation (subreddits, users, posts, listings);
+- :mod:`standin.world`: the :class:`~standin.world.World` (lookups, listings) and the cached
+  entry points ``generate_world``/``get_world``;
+- :mod:`standin.model`: the clock, the fixed names and the records (subreddits, users, posts);
+- :mod:`standin.generate`: deterministic world generation, in steps kept in
+  :mod:`standin.gen_subreddits`, :mod:`standin.gen_users`, :mod:`standin.gen_posts` and
+  :mod:`standin.gen_quirks` (with :mod:`standin.gen_context`, :mod:`standin.naming` and the
+  word lists of :mod:`standin.vocab`);
 - :mod:`standin.shapes`: JSON bodies in Reddit's real response shapes;
 - :mod:`standin.server`: the aiohttp application (tenants, hosts, admin API, Reddit endpoints);
 - :mod:`standin.tenant`: tenant config validation and the request log entry;

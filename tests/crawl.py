@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,3 +97,38 @@ def run_crawl(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=crawl_env(), check=False
     )
     return finish(proc.returncode, proc.stdout, proc.stderr, out)
+
+
+@dataclass
+class BackgroundCrawl:
+    """A crawl running as a subprocess while the test acts on the world around it."""
+
+    proc: subprocess.Popen[str]
+    out: Path
+
+    def wait_until(
+        self, condition: Callable[[], bool], seconds: float = 60, poll: float = 0.05
+    ) -> None:
+        """Poll ``condition`` until it holds or ``seconds`` have passed (then go on anyway)."""
+        deadline = time.monotonic() + seconds
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(poll)
+
+    def wait(self, timeout: float) -> CrawlResult:
+        """Wait for the crawl to end; return what it produced."""
+        stdout, stderr = self.proc.communicate(timeout=timeout)
+        return finish(self.proc.returncode, stdout, stderr, self.out)
+
+
+def start_crawl(
+    base_url: str,
+    out: Path,
+    args: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> BackgroundCrawl:
+    """Start ``scrapy crawl reddit`` writing to ``out`` and return at once."""
+    cmd = crawl_command(base_url, out, args, settings)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    return BackgroundCrawl(proc, out)

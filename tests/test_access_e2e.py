@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import Tenant
-from tests.crawl import ROOT, crawl_command, crawl_env, finish, run_crawl
+from tests.crawl import run_crawl, start_crawl
 from tests.test_spider_reddit import assert_matches_truth
 
 SEEDS = ["python", "learnpython"]
@@ -54,23 +52,16 @@ def test_oauth_token_renewed_before_expiry(tenant: Tenant, tmp_path: Path) -> No
 def test_oauth_401_refreshes_token_once(tenant: Tenant, tmp_path: Path) -> None:
     tenant.configure(oauth_clients={"cid": SECRET}, latency_ms=100)
     plan = {"users_per_sub": 10}
-    out = tmp_path / "out.jsonl"
-    cmd = crawl_command(
+    crawl = start_crawl(
         tenant.base_url,
-        out,
+        tmp_path / "out.jsonl",
         {"subs": ",".join(SEEDS), **plan},
         {**tenant.oauth_settings(), "CONCURRENT_REQUESTS": "4"},
     )
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 60
-    while len(reddit_requests(tenant)) < 10 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    crawl.wait_until(lambda: len(reddit_requests(tenant)) >= 10)
     assert tenant.expire_tokens() == 1
-    stdout, stderr = proc.communicate(timeout=120)
-    result = finish(proc.returncode, stdout, stderr, out)
-    assert result.returncode == 0, stderr[-2000:]
+    result = crawl.wait(timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
     assert result.stats["reddit/oauth/401"] >= 1
     assert len(tenant.tokens()) == 2
     assert_matches_truth(result, tenant.truth(SEEDS, **plan))

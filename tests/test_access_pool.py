@@ -20,10 +20,8 @@ from reddit_crawler.access.proxylist import ProxyEntry
 from reddit_crawler.access.proxyring import ProxyRing, ProxyState
 from tests.support import Clock, asyncio_test
 
-
-@pytest.fixture(autouse=True)
-def _clean_env(clean_env: None) -> None:
-    pass
+#: Every test runs without the crawler's own environment variables (tests/support.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def free() -> Allowance:

@@ -19,21 +19,10 @@ from reddit_crawler.access.proxylist import (
 )
 from reddit_crawler.errors import ConfigError
 
-ENV = (
-    "REDDIT_CLIENT_ID",
-    "REDDIT_CLIENT_SECRET",
-    "REDDIT_AUTH",
-    "REDDIT_USER_AGENT",
-    "PROXY_LIST",
-    "PROXY_FILE",
-)
 SECRET = "Sup3r-Secret_pw"
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+#: Every test runs without the crawler's own environment variables (tests/support.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 # -- entries --------------------------------------------------------------------------------------

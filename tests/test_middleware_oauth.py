@@ -47,6 +47,10 @@ def token_body(token: str, expires_in: Any = 86400) -> bytes:
     return json.dumps(data).encode()
 
 
+#: Two good token answers in a row.
+TWO_TOKENS = ((200, token_body("tok-1")), (200, token_body("tok-2")))
+
+
 class EngineStub(ClosingEngine):
     """Answers token requests in order (the last answer repeats); records close reasons."""
 
@@ -70,9 +74,8 @@ class EngineStub(ClosingEngine):
         )
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(clean_env: None) -> None:
-    pass
+#: Every test runs without the crawler's own environment variables (tests/support.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture
@@ -82,10 +85,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-def make(engine: EngineStub, **settings: Any) -> tuple[OAuthMiddleware, Crawler]:
+def make(
+    *answers: tuple[int, bytes], delay: float = 0.0, **settings: Any
+) -> tuple[OAuthMiddleware, Crawler, EngineStub]:
+    """The middleware, its crawler and an engine answering token requests with ``answers``."""
+    engine = EngineStub(*answers, delay=delay)
     crawler = get_crawler(settings_dict={**OAUTH, **settings})
     crawler.engine = engine  # type: ignore[assignment]
-    return build_from_crawler(OAuthMiddleware, crawler), crawler
+    return build_from_crawler(OAuthMiddleware, crawler), crawler, engine
 
 
 def stat(crawler: Crawler, key: str) -> Any:
@@ -121,8 +128,9 @@ def test_not_configured_in_public_mode(settings: dict[str, str]) -> None:
 
 @asyncio_test
 async def test_token_request_shape_and_bearer_header() -> None:
-    engine = EngineStub((200, token_body("tok-abc")))
-    middleware, crawler = make(engine, REDDIT_AUTH_URL="https://auth.example/")
+    middleware, crawler, engine = make(
+        (200, token_body("tok-abc")), REDDIT_AUTH_URL="https://auth.example/"
+    )
     request = await authorized(middleware)
     assert len(engine.requests) == 1
     token_request = engine.requests[0]
@@ -140,20 +148,17 @@ async def test_token_request_shape_and_bearer_header() -> None:
 
 @asyncio_test
 async def test_token_endpoint_defaults_to_the_base_url() -> None:
-    engine = EngineStub()
-    middleware, _ = make(engine)
+    middleware, _, engine = make()
     await authorized(middleware)
     assert engine.requests[0].url == "https://www.reddit.com/api/v1/access_token"
-    engine2 = EngineStub()
-    middleware2, _ = make(engine2, REDDIT_BASE_URL="http://127.0.0.1:8765/t/x/")
+    middleware2, _, engine2 = make(REDDIT_BASE_URL="http://127.0.0.1:8765/t/x/")
     await authorized(middleware2)
     assert engine2.requests[0].url == "http://127.0.0.1:8765/t/x/api/v1/access_token"
 
 
 @asyncio_test
 async def test_the_token_is_reused() -> None:
-    engine = EngineStub()
-    middleware, crawler = make(engine)
+    middleware, crawler, engine = make()
     for _ in range(5):
         request = await authorized(middleware)
         assert request.headers["Authorization"] == b"bearer tok-1"
@@ -161,12 +166,21 @@ async def test_the_token_is_reused() -> None:
     assert stat(crawler, "reddit/oauth/tokens") == 1
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://www.reddit.com/r/python/hot.json", "https://oauth.reddit.com.evil.example/r/python"],
+)
 @asyncio_test
-async def test_requests_off_the_api_host_and_token_requests_are_untouched() -> None:
-    engine = EngineStub()
-    middleware, _ = make(engine)
-    www = await authorized(middleware, "https://www.reddit.com/r/python/hot.json")
-    assert "Authorization" not in www.headers
+async def test_the_token_only_goes_to_the_oauth_host(url: str) -> None:
+    middleware, _, engine = make()
+    other = await authorized(middleware, url)
+    assert "Authorization" not in other.headers
+    assert engine.requests == []
+
+
+@asyncio_test
+async def test_token_requests_are_untouched() -> None:
+    middleware, _, engine = make()
     token_request = Request(
         "https://oauth.reddit.com/api/v1/access_token", meta={TOKEN_REQUEST: True}
     )
@@ -175,21 +189,14 @@ async def test_requests_off_the_api_host_and_token_requests_are_untouched() -> N
     assert engine.requests == []
 
 
-@asyncio_test
-async def test_token_only_goes_to_the_oauth_host() -> None:
-    engine = EngineStub()
-    middleware, _ = make(engine)
-    other = await authorized(middleware, "https://oauth.reddit.com.evil.example/r/python")
-    assert "Authorization" not in other.headers
-
-
 # -- expiry ---------------------------------------------------------------------------------------
 
 
 @asyncio_test
 async def test_expires_in_is_honoured_with_the_default_margin(clock: Clock) -> None:
-    engine = EngineStub((200, token_body("tok-1", 1000)), (200, token_body("tok-2", 1000)))
-    middleware, crawler = make(engine)
+    middleware, crawler, engine = make(
+        (200, token_body("tok-1", 1000)), (200, token_body("tok-2", 1000))
+    )
     start = clock.now
     await authorized(middleware)
     clock.now = start + 939.9  # margin min(60, 1000 / 10) = 60 s
@@ -207,8 +214,11 @@ async def test_expires_in_is_honoured_with_the_default_margin(clock: Clock) -> N
 async def test_margin_is_at_most_a_tenth_of_the_lifetime(
     clock: Clock, expires_in: int, margin_setting: float
 ) -> None:
-    engine = EngineStub((200, token_body("tok-1", expires_in)), (200, token_body("tok-2")))
-    middleware, _ = make(engine, REDDIT_TOKEN_MARGIN=margin_setting)
+    middleware, _, _ = make(
+        (200, token_body("tok-1", expires_in)),
+        (200, token_body("tok-2")),
+        REDDIT_TOKEN_MARGIN=margin_setting,
+    )
     start = clock.now
     await authorized(middleware)
     margin = min(margin_setting, expires_in / 10)
@@ -220,8 +230,9 @@ async def test_margin_is_at_most_a_tenth_of_the_lifetime(
 
 @asyncio_test
 async def test_expires_in_as_a_string_and_missing(clock: Clock) -> None:
-    engine = EngineStub((200, token_body("tok-1", "120")), (200, token_body("tok-2", None)))
-    middleware, _ = make(engine)
+    middleware, _, engine = make(
+        (200, token_body("tok-1", "120")), (200, token_body("tok-2", None))
+    )
     start = clock.now
     await authorized(middleware)
     clock.now = start + 108  # 120 - 12
@@ -236,8 +247,7 @@ async def test_expires_in_as_a_string_and_missing(clock: Clock) -> None:
 
 @asyncio_test
 async def test_one_token_request_for_many_concurrent_requests() -> None:
-    engine = EngineStub(delay=0.05)
-    middleware, crawler = make(engine)
+    middleware, crawler, engine = make(delay=0.05)
     requests = [Request(f"{API}?n={n}") for n in range(12)]
     await asyncio.wait_for(
         asyncio.gather(*(middleware.process_request(r) for r in requests)), timeout=5.0
@@ -252,8 +262,7 @@ async def test_one_token_request_for_many_concurrent_requests() -> None:
 
 @asyncio_test
 async def test_401_retries_once_with_a_new_token() -> None:
-    engine = EngineStub((200, token_body("tok-1")), (200, token_body("tok-2")))
-    middleware, crawler = make(engine)
+    middleware, crawler, engine = make(*TWO_TOKENS)
     request = await authorized(middleware)
     first = Response(API, status=401, request=request)
     retry = middleware.process_response(request, first)
@@ -274,8 +283,7 @@ async def test_401_retries_once_with_a_new_token() -> None:
 
 @asyncio_test
 async def test_401_of_an_older_token_keeps_the_current_one() -> None:
-    engine = EngineStub((200, token_body("tok-1")), (200, token_body("tok-2")))
-    middleware, _ = make(engine)
+    middleware, _, engine = make(*TWO_TOKENS)
     old = await authorized(middleware)
     middleware.process_response(old, Response(API, status=401, request=old))
     newer = await authorized(middleware)
@@ -288,7 +296,7 @@ async def test_401_of_an_older_token_keeps_the_current_one() -> None:
 
 
 def test_other_answers_pass_through() -> None:
-    middleware, _ = make(EngineStub())
+    middleware, _, _ = make()
     no_token = Request("https://www.reddit.com/x.json")
     response = Response(no_token.url, status=401)
     assert middleware.process_response(no_token, response) is response
@@ -318,8 +326,7 @@ def test_other_answers_pass_through() -> None:
 )
 @asyncio_test
 async def test_refused_token_stops_the_crawl(answer: tuple[int, bytes]) -> None:
-    engine = EngineStub(answer)
-    middleware, crawler = make(engine)
+    middleware, crawler, engine = make(answer)
     with pytest.raises(TokenRefused) as caught:
         await authorized(middleware)
     assert isinstance(caught.value, IgnoreRequest)
@@ -339,8 +346,7 @@ async def test_refused_token_stops_the_crawl(answer: tuple[int, bytes]) -> None:
 
 @asyncio_test
 async def test_concurrent_requests_all_refused_with_one_token_request() -> None:
-    engine = EngineStub((401, b"{}"), delay=0.02)
-    middleware, _ = make(engine)
+    middleware, _, engine = make((401, b"{}"), delay=0.02)
     results = await asyncio.gather(
         *(middleware.process_request(Request(f"{API}?n={n}")) for n in range(5)),
         return_exceptions=True,
@@ -353,8 +359,7 @@ async def test_concurrent_requests_all_refused_with_one_token_request() -> None:
 @pytest.mark.parametrize("status", [429, 503])
 @asyncio_test
 async def test_a_busy_token_endpoint_is_not_a_refusal(status: int) -> None:
-    engine = EngineStub((status, b'{"error": "busy"}'), (200, token_body("tok-1")))
-    middleware, _ = make(engine)
+    middleware, _, engine = make((status, b'{"error": "busy"}'), (200, token_body("tok-1")))
     with pytest.raises(IgnoreRequest):
         await authorized(middleware)
     assert engine.closed == []
@@ -367,8 +372,7 @@ async def test_a_busy_token_endpoint_is_not_a_refusal(status: int) -> None:
 @asyncio_test
 async def test_no_secret_or_token_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     token = "tok-Very-Private-123"
-    engine = EngineStub((200, token_body(token)), (401, b"{}"))
-    middleware, _ = make(engine)
+    middleware, _, _ = make((200, token_body(token)), (401, b"{}"))
     with caplog.at_level(logging.DEBUG):
         request = await authorized(middleware)
         middleware.process_response(request, Response(API, status=401, request=request))

@@ -53,9 +53,8 @@ BLOCK_PAGE = (Path(__file__).parent / "data" / "blocked_403.html").read_bytes()
 EngineStub = ClosingEngine
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(clean_env: None) -> None:
-    pass
+#: Every test runs without the crawler's own environment variables (tests/support.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture

@@ -33,9 +33,8 @@ from tests.support import Clock, asyncio_test
 URL = "https://www.reddit.com/r/python/hot.json"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(clean_env: None) -> None:
-    pass
+#: Every test runs without the crawler's own environment variables (tests/support.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture
@@ -56,6 +55,13 @@ def identity_of(crawler: Crawler, key: str = "direct") -> Identity:
 def stat(crawler: Crawler, key: str) -> Any:
     assert crawler.stats is not None
     return crawler.stats.get_value(key)
+
+
+async def sent(middleware: RateLimitMiddleware, meta: dict[str, Any] | None = None) -> Request:
+    """A request to URL that went through ``process_request``."""
+    request = Request(URL, meta=meta)
+    await middleware.process_request(request)
+    return request
 
 
 def rate_headers(used: int, remaining: str, reset: str) -> dict[str, str]:
@@ -153,8 +159,7 @@ async def test_process_request_waits_for_allowance_and_counts_the_wait(clock: Cl
 async def test_response_headers_update_the_allowance(clock: Clock) -> None:
     middleware, crawler = make(clock)
     identity = identity_of(crawler)
-    request = Request(URL)
-    await middleware.process_request(request)
+    request = await sent(middleware)
     response = Response(URL, headers=rate_headers(600, "0.0", "30"), request=request)
     assert middleware.process_response(request, response) is response
     assert IDENTITY not in request.meta
@@ -170,8 +175,7 @@ async def test_response_headers_update_the_allowance(clock: Clock) -> None:
 async def test_response_with_allowance_left_lets_requests_go(clock: Clock) -> None:
     middleware, crawler = make(clock, REDDIT_PROBE_REQUESTS=1)
     identity = identity_of(crawler)
-    request = Request(URL)
-    await middleware.process_request(request)
+    request = await sent(middleware)
     assert identity.wait(clock.now) is None  # probe in flight
     response = Response(URL, headers=rate_headers(4, "596", "300"), request=request)
     middleware.process_response(request, response)
@@ -243,8 +247,7 @@ def test_response_of_an_unknown_request_is_passed_on(clock: Clock) -> None:
 @asyncio_test
 async def test_429_cools_the_identity_down_and_resends_a_copy(clock: Clock) -> None:
     middleware, crawler = make(clock, PROXY_LIST="a:1,b:2")
-    request = Request(URL, meta={"custom": "kept"})
-    await middleware.process_request(request)
+    request = await sent(middleware, meta={"custom": "kept"})
     key = request.meta[IDENTITY]
     response = Response(URL, status=429, headers={"Retry-After": "30"}, request=request)
     retry = middleware.process_response(request, response)
@@ -269,8 +272,7 @@ async def test_429_cools_the_identity_down_and_resends_a_copy(clock: Clock) -> N
 @asyncio_test
 async def test_429_copy_waits_for_the_only_identity(clock: Clock) -> None:
     middleware, crawler = make(clock)
-    request = Request(URL)
-    await middleware.process_request(request)
+    request = await sent(middleware)
     retry = middleware.process_response(
         request, Response(URL, status=429, headers={"Retry-After": "7"}, request=request)
     )
@@ -287,8 +289,7 @@ async def test_429_copy_waits_for_the_only_identity(clock: Clock) -> None:
 @asyncio_test
 async def test_429_without_retry_after_uses_the_reset_header(clock: Clock) -> None:
     middleware, crawler = make(clock)
-    request = Request(URL)
-    await middleware.process_request(request)
+    request = await sent(middleware)
     response = Response(URL, status=429, headers=rate_headers(600, "0", "42"), request=request)
     assert isinstance(middleware.process_response(request, response), Request)
     assert identity_of(crawler).wait(clock.now) == pytest.approx(42.0)
@@ -297,8 +298,7 @@ async def test_429_without_retry_after_uses_the_reset_header(clock: Clock) -> No
 @asyncio_test
 async def test_429_without_hints_backs_off(clock: Clock) -> None:
     middleware, crawler = make(clock)
-    request = Request(URL)
-    await middleware.process_request(request)
+    request = await sent(middleware)
     response = Response(URL, status=429, body=b'{"error": 429}', request=request)
     assert isinstance(middleware.process_response(request, response), Request)
     wait = identity_of(crawler).wait(clock.now)
@@ -329,8 +329,7 @@ async def test_429_gives_up_after_the_configured_retries(clock: Clock) -> None:
 @asyncio_test
 async def test_429_default_retries_is_five(clock: Clock) -> None:
     middleware, crawler = make(clock)
-    request = Request(URL, meta={RETRIES_429: 5})
-    await middleware.process_request(request)
+    request = await sent(middleware, meta={RETRIES_429: 5})
     response = Response(URL, status=429, headers={"Retry-After": "1"}, request=request)
     assert middleware.process_response(request, response) is response
     assert stat(crawler, "reddit/429/gave_up") == 1
@@ -343,8 +342,7 @@ async def test_429_default_retries_is_five(clock: Clock) -> None:
 async def test_process_exception_settles_the_ticket(clock: Clock) -> None:
     middleware, crawler = make(clock, REDDIT_PROBE_REQUESTS=1)
     identity = identity_of(crawler)
-    request = Request(URL)
-    await middleware.process_request(request)
+    request = await sent(middleware)
     ticket = request.meta[TICKET]
     assert identity.wait(clock.now) is None
     assert middleware.process_exception(request, TxConnectionRefusedError()) is None
@@ -359,8 +357,7 @@ async def test_process_exception_settles_the_ticket(clock: Clock) -> None:
 async def test_a_resent_copy_settles_the_old_ticket(clock: Clock) -> None:
     middleware, crawler = make(clock)
     identity = identity_of(crawler)
-    request = Request(URL)
-    await middleware.process_request(request)
+    request = await sent(middleware)
     old = request.meta[TICKET]
     copy = request.replace(dont_filter=True)  # e.g. re-sent by a later middleware (407, 401)
     await middleware.process_request(copy)

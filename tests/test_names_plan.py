@@ -211,48 +211,54 @@ class TestParseLists:
 # -- plan ----------------------------------------------------------------------------------
 
 
+#: The documented defaults of the int arguments.
+DEFAULTS = {
+    "users_per_sub": 25,
+    "depth": 0,
+    "max_subs": 1000,
+    "hot": 30,
+    "top_week": 10,
+    "top_year": 100,
+    "user_posts": 30,
+}
+#: Every int argument with a value of its own (so that a mix-up shows): given -> parsed.
+EVERY_INT_ARG = {
+    "users_per_sub": ("3", 3),
+    "depth": (" 2 ", 2),
+    "max_subs": (40, 40),
+    "hot": ("0", 0),
+    "top_week": ("1000", 1000),
+    "top_year": ("7", 7),
+    "user_posts": ("8", 8),
+}
+
+
 def plan(args: dict | None = None, settings: dict | None = None, **kwargs) -> CrawlPlan:
     return build_plan(args or {}, Settings(settings or {}), **kwargs)
 
 
 class TestBuildPlanDefaults:
     def test_defaults(self):
-        assert plan({"subs": "python"}) == CrawlPlan(
-            seeds=["python"],
-            users_per_sub=25,
-            depth=0,
-            max_subs=1000,
-            hot=30,
-            top_week=10,
-            top_year=100,
-            user_posts=30,
-        )
+        assert plan({"subs": "python"}) == CrawlPlan(seeds=["python"], **DEFAULTS)
 
     def test_defaults_match_int_args(self):
         result = plan({"subs": "python"}).as_dict()
         assert result.pop("seeds") == ["python"]
         assert result == {arg: default for arg, (default, _, _) in INT_ARGS.items()}
 
-    def test_int_args(self):
-        result = plan(
-            {
-                "subs": "python",
-                "users_per_sub": "5",
-                "depth": " 2 ",
-                "max_subs": 50,
-                "hot": "0",
-                "top_week": "1000",
-                "top_year": "7",
-                "user_posts": "0",
-            }
-        )
-        assert (result.users_per_sub, result.depth, result.max_subs) == (5, 2, 50)
-        assert (result.hot, result.top_week, result.top_year, result.user_posts) == (
-            0,
-            1000,
-            7,
-            0,
-        )
+    @pytest.mark.parametrize("source", ["arguments", "settings"])
+    def test_every_argument(self, tmp_path, source):
+        # Each argument's setting is REDDIT_<ARGUMENT>; subs and subs_file are merged.
+        path = tmp_path / "seeds.txt"
+        path.write_text("Nudibranchs\n", "utf-8")
+        given = {"subs": "TidepoolKeepers", "subs_file": str(path)}
+        given.update({arg: raw for arg, (raw, _) in EVERY_INT_ARG.items()})
+        if source == "settings":
+            result = plan(settings={f"REDDIT_{key.upper()}": value for key, value in given.items()})
+        else:
+            result = plan(given)
+        parsed = {arg: value for arg, (_, value) in EVERY_INT_ARG.items()}
+        assert result == CrawlPlan(seeds=["TidepoolKeepers", "Nudibranchs"], **parsed)
 
     @pytest.mark.parametrize("arg", list(INT_ARGS))
     def test_bounds_accepted(self, arg):
@@ -363,33 +369,6 @@ class TestSubsFile:
 
 
 class TestSettingsFallback:
-    def test_every_argument_from_settings(self, tmp_path):
-        path = tmp_path / "seeds.txt"
-        path.write_text("Nudibranchs\n", "utf-8")
-        result = plan(
-            settings={
-                "REDDIT_SUBS": "TidepoolKeepers",
-                "REDDIT_SUBS_FILE": str(path),
-                "REDDIT_USERS_PER_SUB": "3",
-                "REDDIT_DEPTH": 2,
-                "REDDIT_MAX_SUBS": "40",
-                "REDDIT_HOT": "5",
-                "REDDIT_TOP_WEEK": "6",
-                "REDDIT_TOP_YEAR": "7",
-                "REDDIT_USER_POSTS": "8",
-            }
-        )
-        assert result == CrawlPlan(
-            seeds=["TidepoolKeepers", "Nudibranchs"],
-            users_per_sub=3,
-            depth=2,
-            max_subs=40,
-            hot=5,
-            top_week=6,
-            top_year=7,
-            user_posts=8,
-        )
-
     def test_argument_wins_over_setting(self):
         result = plan(
             {"subs": "python", "depth": "1", "hot": "3"},

@@ -9,6 +9,7 @@ import json
 import math
 import types
 import typing
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,10 @@ DELETED_ABSENT_KEYS = (
     "author_patreon_flair",
 )
 SEARCH_LOCATION = "https://www.reddit.com/subreddits/search.json?q=tidepoolkeeperz&raw_json=1"
+#: Values that as_int, as_float and to_utc all turn into None.
+NOT_NUMBERS = [float("nan"), float("inf"), float("-inf"), True, False, "5", None]
+#: The posts of listing_hot.json, in listing order.
+HOT_IDS = ["1t0a1aa", "1t0b2bb", "1t0c3cc", "1t0d4dd", "1t0e5ee", "1t0f6ff", "1t0g7gg", "1t0h8hh"]
 
 
 def load(name: str) -> Any:
@@ -136,13 +141,7 @@ class TestConversions:
             (10**400, None),
             (7.9, 7),
             (-7.9, -7),
-            (float("nan"), None),
-            (float("inf"), None),
             (1e19, None),
-            (True, None),
-            (False, None),
-            ("5", None),
-            (None, None),
         ],
     )
     def test_as_int(self, value, expected):
@@ -150,16 +149,7 @@ class TestConversions:
 
     @pytest.mark.parametrize(
         ("value", "expected"),
-        [
-            (0.85, 0.85),
-            (1, 1.0),
-            (2**63, float(2**63)),
-            (float("nan"), None),
-            (float("-inf"), None),
-            (True, None),
-            ("0.5", None),
-            (None, None),
-        ],
+        [(0.85, 0.85), (1, 1.0), (2**63, float(2**63)), ("0.5", None)],
     )
     def test_as_float(self, value, expected):
         result = as_float(value)
@@ -183,11 +173,7 @@ class TestConversions:
             (MAX_EPOCH, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
             (MAX_EPOCH + 1, None),
             (-1, None),
-            (float("nan"), None),
-            (float("inf"), None),
-            (True, None),
             ("1431475200", None),
-            (None, None),
         ],
     )
     def test_to_utc(self, value, expected):
@@ -195,6 +181,11 @@ class TestConversions:
         assert result == expected
         if result is not None:
             assert result.tzinfo is UTC
+
+    @pytest.mark.parametrize("convert", [as_int, as_float, to_utc])
+    @pytest.mark.parametrize("value", NOT_NUMBERS)
+    def test_not_a_number_is_none(self, convert, value):
+        assert convert(value) is None
 
     @pytest.mark.parametrize(
         ("value", "expected"),
@@ -283,19 +274,6 @@ class TestParseAbout:
         assert about["description"] == "ab"
 
     @pytest.mark.parametrize(
-        "name",
-        [
-            "user_about.json",
-            "listing_hot.json",
-            "subreddit_rules.json",
-            "error_private_403.json",
-            "error_not_found_404.json",
-        ],
-    )
-    def test_other_documents_are_not_t5(self, name):
-        assert parse_about(load(name)) is None
-
-    @pytest.mark.parametrize(
         "body",
         [
             None,
@@ -370,12 +348,6 @@ class TestParseRules:
     def test_not_rules(self, body):
         assert parse_rules(body) is None
 
-    @pytest.mark.parametrize(
-        "name", ["subreddit_about.json", "error_private_403.json", "listing_hot.json"]
-    )
-    def test_other_documents(self, name):
-        assert parse_rules(load(name)) is None
-
 
 class TestSubredditState:
     @pytest.mark.parametrize(
@@ -445,16 +417,7 @@ class TestParseListing:
         page = parse_listing(load("listing_hot.json"))
         assert isinstance(page, Page)
         assert page.after == "t3_1t0h8hh"
-        assert [p["id"] for p in page.posts] == [
-            "1t0a1aa",
-            "1t0b2bb",
-            "1t0c3cc",
-            "1t0d4dd",
-            "1t0e5ee",
-            "1t0f6ff",
-            "1t0g7gg",
-            "1t0h8hh",
-        ]
+        assert [p["id"] for p in page.posts] == HOT_IDS
 
     def test_last_page_has_no_after(self):
         page = parse_listing(load("listing_top_year_page2.json"))
@@ -493,12 +456,6 @@ class TestParseListing:
     )
     def test_not_a_listing(self, body):
         assert parse_listing(body) is None
-
-    @pytest.mark.parametrize(
-        "name", ["subreddit_about.json", "user_about.json", "error_banned_404.json"]
-    )
-    def test_other_documents(self, name):
-        assert parse_listing(load(name)) is None
 
 
 def hot_items() -> dict[str, PostItem]:
@@ -675,17 +632,7 @@ class TestMergePosts:
 
     def test_order_is_first_appearance(self):
         items = merge_posts(self.listings(), CRAWLED)
-        assert [i.id for i in items][:9] == [
-            "1t0a1aa",
-            "1t0b2bb",
-            "1t0c3cc",
-            "1t0d4dd",
-            "1t0e5ee",
-            "1t0f6ff",
-            "1t0g7gg",
-            "1t0h8hh",
-            "1rz9p01",
-        ]
+        assert [i.id for i in items][:9] == [*HOT_IDS, "1rz9p01"]
 
     def test_first_listing_supplies_the_fields(self):
         listings = self.listings()
@@ -897,17 +844,39 @@ class TestParseUserAbout:
     def test_not_a_user(self, body):
         assert parse_user_about(body) is None
 
-    @pytest.mark.parametrize(
-        "name",
-        ["subreddit_about.json", "user_submitted.json", "error_not_found_404.json"],
-    )
-    def test_other_documents(self, name):
-        assert parse_user_about(load(name)) is None
-
     def test_huge_int_created_utc(self):
         body = load("user_about.json")
         body["data"]["created_utc"] = 10**400
         assert parse_user_about(body)["created_utc"] is None
+
+
+# -- documents of another endpoint -------------------------------------------------------
+
+#: parser -> fixtures of other endpoints, which it must answer with None.
+OTHER_DOCUMENTS: dict[Callable[[Any], Any], list[str]] = {
+    parse_about: [
+        "user_about.json",
+        "listing_hot.json",
+        "subreddit_rules.json",
+        "error_private_403.json",
+        "error_not_found_404.json",
+    ],
+    parse_rules: ["subreddit_about.json", "error_private_403.json", "listing_hot.json"],
+    parse_listing: ["subreddit_about.json", "user_about.json", "error_banned_404.json"],
+    parse_user_about: ["subreddit_about.json", "user_submitted.json", "error_not_found_404.json"],
+}
+
+
+@pytest.mark.parametrize(
+    ("parse", "name"),
+    [
+        pytest.param(parse, name, id=f"{parse.__name__}-{name}")
+        for parse, names in OTHER_DOCUMENTS.items()
+        for name in names
+    ],
+)
+def test_other_documents_are_none(parse, name):
+    assert parse(load(name)) is None
 
 
 class TestHugeIntegers:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from scripts.proxies import ProxyHandle
 from tests.conftest import Tenant
-from tests.crawl import ROOT, crawl_command, crawl_env, finish, run_crawl
+from tests.crawl import run_crawl, start_crawl
 from tests.test_spider_reddit import assert_matches_truth
 
 SEEDS = ["python", "learnpython", "datascience"]
@@ -74,23 +72,16 @@ def test_proxy_killed_mid_crawl_loses_nothing(
     proxies = proxy_factory(3)
     tenant.configure(latency_ms=40)
     plan = {"users_per_sub": 12}
-    out = tmp_path / "out.jsonl"
-    cmd = crawl_command(
+    crawl = start_crawl(
         tenant.base_url,
-        out,
+        tmp_path / "out.jsonl",
         {"subs": ",".join(SEEDS), **plan},
         {"PROXY_LIST": proxy_list(proxies), "CONCURRENT_REQUESTS": "6"},
     )
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 60
-    while len(tenant.requests()) < 30 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    crawl.wait_until(lambda: len(tenant.requests()) >= 30, poll=0.02)
     proxies[1].kill()
-    stdout, stderr = proc.communicate(timeout=180)
-    result = finish(proc.returncode, stdout, stderr, out)
-    assert result.returncode == 0, stderr[-2000:]
+    result = crawl.wait(timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
     assert_matches_truth(result, tenant.truth(SEEDS, **plan))
     dead = proxies[1]
     assert result.stats[f"proxy/{dead.host}:{dead.port}/error"] >= 1

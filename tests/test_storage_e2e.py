@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from scripts.demo_queries import TABLES
 from tests import pg
 from tests.conftest import Tenant
 from tests.crawl import ROOT, CrawlResult, crawl_command, crawl_env, finish, run_crawl
@@ -18,16 +19,6 @@ from tests.test_spider_reddit import assert_matches_truth
 
 SEEDS = ["python", "learnpython", "datascience", "secretclub", "doesnotexist"]
 PLAN = {"users_per_sub": 6, "depth": 1, "max_subs": 12}
-TABLES = [
-    "subreddits",
-    "subreddit_rules",
-    "subreddit_snapshots",
-    "posts",
-    "users",
-    "user_activity",
-    "subreddit_discoveries",
-    "crawl_runs",
-]
 
 
 @pytest.fixture

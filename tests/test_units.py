@@ -28,6 +28,15 @@ DATA = Path(__file__).parent / "data"
 CRAWLED = datetime(2026, 4, 2, 12, 0, tzinfo=UTC)
 SEARCH = "https://www.reddit.com/subreddits/search.json?q=tidepoolkeeperz&raw_json=1"
 SUB_PARTS = ["about", "rules", "hot", "top_week", "top_year"]
+#: The users selected from the fixture listings (hot, then top): the order of first posts.
+FIXTURE_USERS = [
+    "KelpWarden",
+    "anemone_fan",
+    "Nudibranch-Nora",
+    "urchin_counter",
+    "SeaGlassSam",
+    "TidalFlats_Tom",
+]
 
 
 def load(name: str) -> Any:
@@ -72,6 +81,13 @@ def run_sub(
     for part in order or list(fetches):
         follow += unit.record(fetches[part], answers[part])
     return follow
+
+
+def run_with(order: list[str] | None = None, **changes: Answer) -> SubredditUnit:
+    """A level-0 unit answered with the fixtures, ``changes`` replacing some parts' answers."""
+    unit = SubredditUnit("tidepoolkeepers", 0, make_plan())
+    run_sub(unit, {**fixture_answers(), **changes}, order=order)
+    return unit
 
 
 def t3_template() -> dict[str, Any]:
@@ -221,14 +237,7 @@ class TestSubredditUnitJoin:
             ListingRank("top_week", 2),
             ListingRank("top_year", 2),
         ]
-        assert unit.users == [
-            "KelpWarden",
-            "anemone_fan",
-            "Nudibranch-Nora",
-            "urchin_counter",
-            "SeaGlassSam",
-            "TidalFlats_Tom",
-        ]
+        assert unit.users == FIXTURE_USERS
 
     def test_join_does_not_depend_on_answer_order(self):
         def join(order: list[str]) -> list[PostItem]:
@@ -252,7 +261,7 @@ class TestSubredditUnitJoin:
         unit = SubredditUnit("tidepoolkeepers", 0, make_plan(users_per_sub=3))
         run_sub(unit, fixture_answers())
         unit.build(CRAWLED)
-        assert unit.users == ["KelpWarden", "anemone_fan", "Nudibranch-Nora"]
+        assert unit.users == FIXTURE_USERS[:3]
 
     def test_no_users_when_cap_is_zero(self):
         unit = SubredditUnit("tidepoolkeepers", 0, make_plan(users_per_sub=0))
@@ -263,6 +272,13 @@ class TestSubredditUnitJoin:
         assert unit.users == []
 
 
+#: Failed answers of any part, with the reason recorded in ``failed_parts``.
+HTTP_FAILURES = [
+    (Answer(500, None), "HTTP 500"),
+    (Answer(429, load("ratelimit_429.json")), "HTTP 429"),
+]
+#: A 403 that is not JSON (the network-security page): a failure, not a state.
+BLOCKED = (Answer(403, None), "HTTP 403")
 STATE_ANSWERS = [
     ("private", Answer(403, load("error_private_403.json"))),
     ("quarantined", Answer(403, load("error_quarantined_403.json"))),
@@ -292,20 +308,14 @@ class TestSubredditUnitStates:
     @pytest.mark.parametrize(("status", "answer"), STATE_ANSWERS)
     def test_state_wins_over_listings(self, status, answer):
         # Only the about answer tells the state; listings that did answer are dropped.
-        answers = fixture_answers()
-        answers["about"] = answer
-        unit = SubredditUnit("tidepoolkeepers", 0, make_plan())
-        run_sub(unit, answers, order=["hot", "rules", "about", "top_week", "top_year"])
+        unit = run_with(order=["hot", "rules", "about", "top_week", "top_year"], about=answer)
         item, posts = unit.build(CRAWLED)
         assert item.status == status
         assert posts == []
         assert unit.users == []
 
     def test_listing_state_after_ok_about_is_quiet(self):
-        answers = fixture_answers()
-        answers["top_year"] = Answer(403, load("error_private_403.json"))
-        unit = SubredditUnit("tidepoolkeepers", 0, make_plan())
-        run_sub(unit, answers)
+        unit = run_with(top_year=Answer(403, load("error_private_403.json")))
         item, _ = unit.build(CRAWLED)
         assert item.status == "ok"
         assert item.failed_parts == []
@@ -315,10 +325,7 @@ class TestSubredditUnitStates:
 class TestSubredditUnitFailures:
     @pytest.mark.parametrize("part", ["rules", "hot", "top_week", "top_year"])
     def test_failed_part_is_recorded_and_unit_completes(self, part):
-        answers = fixture_answers()
-        answers[part] = Answer(0, error="TimeoutError: took longer than 30.0 seconds")
-        unit = SubredditUnit("tidepoolkeepers", 0, make_plan())
-        run_sub(unit, answers)
+        unit = run_with(**{part: Answer(0, error="TimeoutError: took longer than 30.0 seconds")})
         assert unit.done
         item, posts = unit.build(CRAWLED)
         assert item.status == "ok"
@@ -328,30 +335,21 @@ class TestSubredditUnitFailures:
     @pytest.mark.parametrize(
         ("answer", "reason"),
         [
-            (Answer(500, None), "HTTP 500"),
-            (Answer(429, load("ratelimit_429.json")), "HTTP 429"),
-            (Answer(403, None), "HTTP 403"),
+            *HTTP_FAILURES,
+            BLOCKED,
             (Answer(302, location="https://www.reddit.com/r/other/"), "HTTP 302"),
             (Answer(200, load("subreddit_about.json")), "not a Listing"),
             (Answer(200, None), "not a Listing"),
         ],
     )
     def test_listing_failures(self, answer, reason):
-        answers = fixture_answers()
-        answers["hot"] = answer
-        unit = SubredditUnit("tidepoolkeepers", 0, make_plan())
-        run_sub(unit, answers)
-        item, _ = unit.build(CRAWLED)
+        item, _ = run_with(hot=answer).build(CRAWLED)
         assert item.status == "ok"
         assert item.failed_parts == [f"hot: {reason}"]
         assert item.stats.hot_count == 0
 
     def test_rules_not_a_rules_document(self):
-        answers = fixture_answers()
-        answers["rules"] = ok("subreddit_about.json")
-        unit = SubredditUnit("tidepoolkeepers", 0, make_plan())
-        run_sub(unit, answers)
-        item, _ = unit.build(CRAWLED)
+        item, _ = run_with(rules=ok("subreddit_about.json")).build(CRAWLED)
         assert item.failed_parts == ["rules: not a rules document"]
         assert item.rules == []
 
@@ -359,18 +357,14 @@ class TestSubredditUnitFailures:
         ("answer", "reason"),
         [
             (Answer(0, error="DNSLookupError: no such host"), "DNSLookupError: no such host"),
-            (Answer(500, None), "HTTP 500"),
-            (Answer(429, load("ratelimit_429.json")), "HTTP 429"),
-            (Answer(403, None), "HTTP 403"),
+            *HTTP_FAILURES,
+            BLOCKED,
             (Answer(200, load("listing_hot.json")), "not a t5 document"),
             (Answer(200, load("user_about.json")), "not a t5 document"),
         ],
     )
     def test_about_failure(self, answer, reason):
-        answers = fixture_answers()
-        answers["about"] = answer
-        unit = SubredditUnit("tidepoolkeepers", 0, make_plan())
-        run_sub(unit, answers)
+        unit = run_with(about=answer)
         assert unit.done
         item, posts = unit.build(CRAWLED)
         assert item.status == "failed"
@@ -461,14 +455,7 @@ class TestSelectUsers:
             "hot": [c["data"] for c in hot],
         }
         # hot first whatever the dict order; [deleted]/[removed] skipped; repeats once.
-        assert select_users(listings, 25) == [
-            "KelpWarden",
-            "anemone_fan",
-            "Nudibranch-Nora",
-            "urchin_counter",
-            "SeaGlassSam",
-            "TidalFlats_Tom",
-        ]
+        assert select_users(listings, 25) == FIXTURE_USERS
 
     def test_order_hot_week_year(self):
         listings = {
@@ -623,9 +610,8 @@ class TestUserUnit:
         ("about", "reason"),
         [
             (Answer(0, error="TimeoutError: took too long"), "TimeoutError: took too long"),
-            (Answer(500, None), "HTTP 500"),
-            (Answer(403, None), "HTTP 403"),
-            (Answer(429, load("ratelimit_429.json")), "HTTP 429"),
+            *HTTP_FAILURES,
+            BLOCKED,
             (Answer(200, load("subreddit_about.json")), "not a t2 document"),
             (Answer(200, None), "not a t2 document"),
         ],
@@ -644,8 +630,7 @@ class TestUserUnit:
         ("submitted", "reason"),
         [
             (Answer(0, error="ConnectionLost"), "ConnectionLost"),
-            (Answer(500, None), "HTTP 500"),
-            (Answer(429, load("ratelimit_429.json")), "HTTP 429"),
+            *HTTP_FAILURES,
             (Answer(200, load("user_about.json")), "not a Listing"),
         ],
     )
@@ -788,24 +773,31 @@ class Run:
         return [(d.subreddit, d.from_subreddit, d.via_user) for d in self.of(DiscoveryItem)]
 
 
+def found(from_subreddit: str, via_user: str, *subreddits: str) -> list[tuple[str, str, str]]:
+    """Discoveries ``(subreddit, from_subreddit, via_user)`` of ``subreddits``, in order."""
+    return [(sub, from_subreddit, via_user) for sub in subreddits]
+
+
 LEVEL0_DISCOVERIES = [
-    ("ReefAquaria", "TidepoolKeepers", "anemone_fan"),
-    ("Nudibranchs", "TidepoolKeepers", "anemone_fan"),
-    ("RockPoolers", "TidepoolKeepers", "KelpWarden"),
-    ("KelpForests", "TidepoolKeepers", "KelpWarden"),
-    ("tidepoolkeepers", "RockPoolers", "KelpWarden"),
-    ("KelpForests", "RockPoolers", "KelpWarden"),
-    ("ReefAquaria", "RockPoolers", "SeaGlassSam"),
-    ("BeachCombing", "RockPoolers", "SeaGlassSam"),
+    *found("TidepoolKeepers", "anemone_fan", "ReefAquaria", "Nudibranchs"),
+    *found("TidepoolKeepers", "KelpWarden", "RockPoolers", "KelpForests"),
+    *found("RockPoolers", "KelpWarden", "tidepoolkeepers", "KelpForests"),
+    *found("RockPoolers", "SeaGlassSam", "ReefAquaria", "BeachCombing"),
 ]
 LEVEL1_DISCOVERIES = [
-    ("TidepoolKeepers", "ReefAquaria", "anemone_fan"),
-    ("Nudibranchs", "ReefAquaria", "anemone_fan"),
-    ("SaltwaterTanks", "ReefAquaria", "reef_keeper_9"),
-    ("RockPoolers", "KelpForests", "SeaGlassSam"),
-    ("ReefAquaria", "KelpForests", "SeaGlassSam"),
-    ("BeachCombing", "KelpForests", "SeaGlassSam"),
+    *found("ReefAquaria", "anemone_fan", "TidepoolKeepers", "Nudibranchs"),
+    *found("ReefAquaria", "reef_keeper_9", "SaltwaterTanks"),
+    *found("KelpForests", "SeaGlassSam", "RockPoolers", "ReefAquaria", "BeachCombing"),
 ]
+
+
+def assert_both_levels(run: Run) -> None:
+    """The run of crawl_plan() crawled its two levels and made every discovery, in order."""
+    assert run.state.levels == [
+        ["tidepoolkeepers", "RockPoolers"],
+        ["ReefAquaria", "Nudibranchs", "KelpForests"],
+    ]
+    assert run.discoveries() == LEVEL0_DISCOVERIES + LEVEL1_DISCOVERIES
 
 
 class TestCrawlState:
@@ -837,10 +829,7 @@ class TestCrawlState:
         state = run.state
         assert state.finished
         assert state.busy == set()
-        assert state.levels == [
-            ["tidepoolkeepers", "RockPoolers"],
-            ["ReefAquaria", "Nudibranchs", "KelpForests"],
-        ]
+        assert_both_levels(run)
         subs = run.of(SubredditItem)
         assert [(s.name, s.depth, s.status) for s in subs] == [
             ("TidepoolKeepers", 0, "ok"),
@@ -849,7 +838,6 @@ class TestCrawlState:
             ("Nudibranchs", 1, "ok"),
             ("KelpForests", 1, "ok"),
         ]
-        assert run.discoveries() == LEVEL0_DISCOVERIES + LEVEL1_DISCOVERIES
         assert sorted(u.name for u in run.of(UserItem)) == [
             "KelpWarden",
             "SeaGlassSam",
@@ -879,11 +867,7 @@ class TestCrawlState:
     @pytest.mark.parametrize("seed", [None, 0, 1, 2, 3, 4, 5, 6, 7])
     def test_answer_order_does_not_change_the_crawl(self, seed):
         run = Run(crawl_plan(), seed=seed)
-        assert run.state.levels == [
-            ["tidepoolkeepers", "RockPoolers"],
-            ["ReefAquaria", "Nudibranchs", "KelpForests"],
-        ]
-        assert run.discoveries() == LEVEL0_DISCOVERIES + LEVEL1_DISCOVERIES
+        assert_both_levels(run)
         assert sorted(s.name for s in run.of(SubredditItem)) == [
             "KelpForests",
             "Nudibranchs",
