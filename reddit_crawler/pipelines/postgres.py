@@ -87,6 +87,7 @@ class PostgresPipeline:
         self._timer: Any = None
         self._finished = False
         self._received = 0
+        self._flush_ended = False  # set by the writer thread when a flush ends
         # Back-pressure: process_item waits while more items than this wait for the writer.
         self._bound = config.batch_size * config.max_buffered_batches
         # Largest flush made by merging batches the writer has not started yet.
@@ -131,7 +132,8 @@ class PostgresPipeline:
 
     async def process_item(self, item: Any) -> Any:
         self._received += 1  # published to the stats as postgres/items by _reap and at close
-        self._reap()
+        if self._flush_ended:
+            self._reap()
         while self._in_flight() > self._bound:
             await self._wait_oldest()
         try:
@@ -191,7 +193,16 @@ class PostgresPipeline:
         assert self._executor is not None and self._writer is not None
         job = Job(units, rejected)
         future = self._executor.submit(self._writer.flush, job)
+        future.add_done_callback(self._ring)
         self._pending.append(_Pending(future, job, len(units) + len(rejected)))
+
+    def _ring(self, _future: Future[FlushResult]) -> None:
+        """A flush ended (called on the writer thread): tell process_item to reap it.
+
+        A flag the reactor thread reads for every item at no cost. Asking the oldest
+        future ``done()`` (it takes a lock) and updating the stats for every item took
+        about a fifth of the pipeline's time on the reactor thread."""
+        self._flush_ended = True
 
     def _in_flight(self) -> int:
         return sum(p.size for p in self._pending)
@@ -212,6 +223,7 @@ class PostgresPipeline:
         self._reap()
 
     def _reap(self) -> None:
+        self._flush_ended = False  # before looking: a flush ending from now on rings again
         self.stats.set_value("postgres/items", self._received)
         while self._pending and self._pending[0].future.done():
             pending = self._pending.popleft()
