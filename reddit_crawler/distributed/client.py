@@ -1,7 +1,9 @@
 """The Redis connection of a distributed crawl, checked before any work starts.
 
 Built with scrapy-redis' :func:`~scrapy_redis.connection.get_redis` (its ``REDIS_PARAMS``
-apply) from ``REDIS_URL`` (setting or environment), decoding replies to text. An
+apply, over defaults of 10 s to answer and 5 s to connect: the calls run on a thread of
+their own and wait out an outage, see :mod:`~reddit_crawler.distributed.calls`) from
+``REDIS_URL`` (setting or environment), decoding replies to text. An
 unreachable server or a refused password is a one-line
 :class:`~reddit_crawler.errors.ConfigError` naming the URL with its password masked.
 """
@@ -32,7 +34,11 @@ class RedisUnavailable(ConfigError):
 
 def redis_client(settings: BaseSettings, url: str | None = None) -> redis.Redis:
     url = url or redis_url(settings)
-    params: dict[str, Any] = {**defaults.REDIS_PARAMS, "socket_connect_timeout": 5}
+    params: dict[str, Any] = {
+        **defaults.REDIS_PARAMS,
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+    }
     params.update(settings.getdict("REDIS_PARAMS"))
     params.update(url=url, decode_responses=True)
     try:

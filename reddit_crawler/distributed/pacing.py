@@ -17,7 +17,8 @@ clock, so the workers' clocks do not matter. Each worker's own header allowance 
 applies on top.
 
 The schedule is kept per identity under ``reddit_crawler:pacing:<identity>``, shared by every
-crawl (two crawls through one OAuth client share its limit).
+crawl (two crawls through one OAuth client share its limit). While Redis cannot be reached,
+``turn`` waits for it (0.5 s, doubling up to 5 s): no request is sent without a slot.
 
 Settings: ``REDIS_SHARED_PACING`` (default true), ``REDIS_PACING_MARGIN`` (requests kept in
 reserve per window for requests in flight, default 2), ``REDDIT_DEFAULT_RATE`` (requests per
@@ -31,6 +32,7 @@ import logging
 import socket
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from scrapy.crawler import Crawler
 
@@ -41,6 +43,7 @@ from reddit_crawler.distributed.keys import PREFIX
 logger = logging.getLogger(__name__)
 
 KEEP_MS = 3_600_000  # an identity's schedule is forgotten after an hour unused
+OUTAGE_FIRST_DELAY, OUTAGE_MAX_DELAY = 0.5, 5.0  # waits for Redis to come back
 
 # Take the next slot if it is at most one interval away; else say how long to wait before
 # asking again (a slot is never booked further ahead: the interval may change meanwhile).
@@ -108,9 +111,19 @@ class SharedPacer:
 
     async def turn(self, identity: str) -> float:
         """Wait for this identity's next slot; returns the seconds waited."""
-        key, waited = self._key(identity), 0.0
+        key, waited, delay = self._key(identity), 0.0, OUTAGE_FIRST_DELAY
         while True:
-            wait_ms, booked = await self._turn(keys=[key], args=[self.default_interval_ms, KEEP_MS])
+            try:
+                wait_ms, booked = await self._turn(
+                    keys=[key], args=[self.default_interval_ms, KEEP_MS]
+                )
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                # No slot without Redis: nothing is sent unpaced; wait for it to come back.
+                logger.warning("shared pacing: Redis unavailable (%s); waiting %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(OUTAGE_MAX_DELAY, delay * 2)
+                continue
             if wait_ms > 0:
                 await asyncio.sleep(wait_ms / 1000)
                 waited += wait_ms / 1000
