@@ -25,10 +25,17 @@ from reddit_crawler.distributed.frontier import Frontier
 from reddit_crawler.spiders.reddit import RedditSpider
 from tests import pg
 from tests.conftest import Tenant
-from tests.crawl import run_crawl
 from tests.distributed import REDIS_URL, Crawl
 from tests.scrapyd import free_port
-from tests.test_distributed_e2e import PLAN, _holding, content, new_crawl, storage_in, wait_for
+from tests.test_distributed_e2e import (
+    PLAN,
+    _holding,
+    content,
+    new_crawl,
+    single_process_content,
+    storage_in,
+    wait_for,
+)
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -134,14 +141,7 @@ def test_workers_ride_out_a_hung_redis_and_store_everything(
     server: RedisServer, tenant: Tenant, tmp_path: Path, crawls: list[Crawl], dsn: str
 ) -> None:
     storage = storage_in(dsn)
-    single = run_crawl(tenant.base_url, tmp_path, PLAN, storage)
-    assert single.returncode == 0, single.stderr[-2000:]
-    expected = content(dsn)
-    pg.execute(
-        dsn,
-        "TRUNCATE subreddits, subreddit_rules, subreddit_snapshots, posts, users, "
-        "user_activity, subreddit_discoveries, crawl_runs",
-    )
+    expected = single_process_content(tenant, tmp_path, dsn)
     tenant.configure(latency_ms=150)  # units stay in flight while Redis hangs
     settings = {
         **storage,

@@ -123,11 +123,9 @@ def content(dsn: str) -> dict[str, Any]:
     return view
 
 
-def test_stored_crawl_equals_single_process_and_survives_a_killed_worker(
-    tenant: Tenant, tmp_path: Path, crawls: list[Crawl], dsn: str
-) -> None:
-    storage = storage_in(dsn)
-    single = run_crawl(tenant.base_url, tmp_path, PLAN, storage)
+def single_process_content(tenant: Tenant, tmp_path: Path, dsn: str) -> dict[str, Any]:
+    """What a single-process crawl of PLAN stores in ``dsn``; the tables are emptied after."""
+    single = run_crawl(tenant.base_url, tmp_path, PLAN, storage_in(dsn))
     assert single.returncode == 0, single.stderr[-2000:]
     expected = content(dsn)
     pg.execute(
@@ -135,6 +133,14 @@ def test_stored_crawl_equals_single_process_and_survives_a_killed_worker(
         "TRUNCATE subreddits, subreddit_rules, subreddit_snapshots, posts, users, "
         "user_activity, subreddit_discoveries, crawl_runs",
     )
+    return expected
+
+
+def test_stored_crawl_equals_single_process_and_survives_a_killed_worker(
+    tenant: Tenant, tmp_path: Path, crawls: list[Crawl], dsn: str
+) -> None:
+    storage = storage_in(dsn)
+    expected = single_process_content(tenant, tmp_path, dsn)
     # Slow answers keep units in flight; short leases bring a dead worker's back soon.
     tenant.configure(latency_ms=150)
     crawl = new_crawl(
