@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import redis
 from twisted.internet import reactor
 
-from reddit_crawler.pipelines.postgres import await_future
+from reddit_crawler.futures import await_future
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

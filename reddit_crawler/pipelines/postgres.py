@@ -28,7 +28,6 @@ Settings: see :mod:`~reddit_crawler.pipelines.config`. Stats: ``postgres/items``
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import logging
 import time
@@ -36,13 +35,14 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.utils.asyncio import create_looping_call, is_asyncio_available, run_in_thread
+from scrapy.utils.asyncio import create_looping_call
 
 from reddit_crawler.db import DatabaseUnavailable, mask_dsn, prepare_database
+from reddit_crawler.futures import await_future
 from reddit_crawler.pipelines.config import PostgresConfig
 from reddit_crawler.pipelines.deadletter import DeadLetter, DeadLetterFile
 from reddit_crawler.pipelines.rows import KINDS, RowError, Unit, build_unit
@@ -51,7 +51,6 @@ from reddit_crawler.pipelines.writer import FlushResult, Job, Writer
 from reddit_crawler.signals import items_lost, items_stored
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 COUNTERS = ("items", "items/written", "deadletter", "rows", "retries", "flushes")
 GIL_YIELD_EVERY = 16  # items between GIL hand-overs to a busy writer thread
 
@@ -61,13 +60,6 @@ class _Pending:
     future: Future[FlushResult]
     job: Job
     size: int
-
-
-async def await_future(future: Future[T]) -> T:
-    """Wait for a writer-thread result without blocking the reactor."""
-    if is_asyncio_available():
-        return await asyncio.wrap_future(future)
-    return await run_in_thread(future.result)
 
 
 class PostgresPipeline:
