@@ -181,3 +181,11 @@ def test_a_unit_whose_result_was_not_recorded_is_not_acknowledged(frontier: Fron
     spider._ack_if_recorded("sub:0:kept")
     assert frontier.client.zrange(frontier.keys.leases, 0, -1) == ["sub:0:lost"]
     spider.calls.shutdown()
+
+
+def test_a_call_after_shutdown_fails_instead_of_raising(server: RedisServer) -> None:
+    calls = FrontierCalls()
+    calls.shutdown()
+    future = calls.submit(server.client().ping)
+    with pytest.raises(RuntimeError, match="have ended"):
+        future.result(timeout=1)

@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import redis
-from twisted.internet import reactor
 
 from reddit_crawler.futures import await_future
 
@@ -41,7 +40,12 @@ class FrontierCalls:
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Queue ``fn(*args)``; its future fails only with a non-outage error (or at close)."""
-        return self._executor.submit(self._patiently, fn, *args)
+        try:
+            return self._executor.submit(self._patiently, fn, *args)
+        except RuntimeError:  # shut down: e.g. items stored by a forced shutdown's last flush
+            failed: Future[T] = Future()
+            failed.set_exception(RuntimeError("the worker's Redis calls have ended"))
+            return failed
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Queue ``fn(*args)`` and wait for it without blocking the reactor."""
@@ -51,6 +55,8 @@ class FrontierCalls:
         self, fn: Callable[..., T], *args: Any, then: Callable[[Future[T]], None]
     ) -> Future[T]:
         """Queue ``fn(*args)``; ``then(future)`` runs on the reactor thread when it ends."""
+        from twisted.internet import reactor  # the installed one (never install it on import)
+
         future = self.submit(fn, *args)
         future.add_done_callback(lambda done: reactor.callFromThread(then, done))  # type: ignore[attr-defined]
         return future
