@@ -18,7 +18,7 @@ class ConfigError(Exception):
     """
 
 
-def print_error(exc: BaseException) -> int:
-    """Print ``error: <message>`` (one line, on stderr); returns :data:`CONFIG_ERROR_EXIT`."""
+def print_error(exc: BaseException, status: int = CONFIG_ERROR_EXIT) -> int:
+    """Print ``error: <message>`` (one line, on stderr); returns the exit ``status``."""
     print(f"error: {exc}", file=sys.stderr, flush=True)
-    return CONFIG_ERROR_EXIT
+    return status

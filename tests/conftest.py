@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from standin import client
+from tests import pg
 from tests.distributed import crawls, frontier, redis_conn  # noqa: F401  (fixtures)
 from tests.proxies import fresh_proxy, proxy_factory, squid_proxies  # noqa: F401  (fixtures)
 from tests.support import clean_env  # noqa: F401  (fixture)
@@ -71,3 +72,11 @@ def tenant(standin_root: str, request: pytest.FixtureRequest) -> Tenant:
     name = re.sub(r"[^A-Za-z0-9_-]", "_", request.node.name)[:64]
     client.reset(standin_root, name)
     return Tenant(standin_root, name)
+
+
+@pytest.fixture
+def dsn(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test, dropped after. Migrated, unless the
+    test module sets ``DSN_MIGRATED = False`` (the crawl's own start-up then migrates it)."""
+    with pg.throwaway_database(migrated=getattr(request.module, "DSN_MIGRATED", True)) as name:
+        yield name

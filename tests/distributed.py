@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from reddit_crawler.distributed.frontier import Frontier
-from tests.crawl import ROOT, SCRAPY, CrawlResult, crawl_command, crawl_env, finish
+from tests.crawl import ROOT, SCRAPY, CrawlResult, crawl_env, finish, start_crawl
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -64,15 +64,11 @@ class Crawl:
 
     def start_worker(self, **settings: Any) -> subprocess.Popen[str]:
         out = self.tmp_path / f"{self.name}-w{len(self.workers)}.jsonl"
-        cmd = crawl_command(
+        crawl = start_crawl(
             self.base_url, out, {"crawl": self.name}, {**self.common_settings(), **settings}
         )
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        self.workers.append((proc, out))
-        return proc
+        self.workers.append((crawl.proc, out))
+        return crawl.proc
 
     def wait(self, timeout: float = 240) -> list[CrawlResult]:
         results = []

@@ -23,7 +23,6 @@ from scrapy.utils.test import get_crawler
 from reddit_crawler.distributed.calls import FrontierCalls
 from reddit_crawler.distributed.frontier import Frontier
 from reddit_crawler.spiders.reddit import RedditSpider
-from tests import pg
 from tests.conftest import Tenant
 from tests.distributed import REDIS_URL, Crawl
 from tests.scrapyd import free_port
@@ -84,10 +83,8 @@ def _answers(client: redis.Redis) -> bool:
         return False
 
 
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    with pg.throwaway_database(migrated=False) as name:
-        yield name
+# The crawls migrate their database themselves (conftest.py: dsn).
+DSN_MIGRATED = False
 
 
 @pytest.fixture

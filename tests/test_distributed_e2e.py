@@ -9,7 +9,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 
 from reddit_crawler.distributed.frontier import Frontier
@@ -104,10 +103,8 @@ def test_two_crawls_side_by_side_do_not_mix(
         assert comparable(merged_items(results)) == comparable(single.items)
 
 
-@pytest.fixture
-def dsn() -> Any:
-    with pg.throwaway_database(migrated=False) as name:
-        yield name
+# The crawls migrate their database themselves (conftest.py: dsn).
+DSN_MIGRATED = False
 
 
 def storage_in(dsn: str) -> dict[str, str]:

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from standin import client
 from standin.faults import FAULT_KINDS, FaultConfig, request_key
 from tests import pg
 from tests.conftest import Tenant
-from tests.crawl import ROOT, CrawlResult, crawl_command, crawl_env, finish, run_crawl
+from tests.crawl import CrawlResult, run_crawl, start_crawl
 from tests.test_spider_reddit import assert_matches_truth
 
 SEEDS = ["python", "learnpython", "datascience"]
@@ -36,24 +35,8 @@ VOLATILE = {"crawled_at"}
 
 def run_together(jobs: list[tuple[Tenant, Path]], args: dict[str, Any]) -> list[CrawlResult]:
     """The same crawl against several tenants at once (separate processes)."""
-    procs = []
-    for tenant, out in jobs:
-        cmd = crawl_command(tenant.base_url, out, args, SETTINGS)
-        procs.append(
-            subprocess.Popen(
-                cmd,
-                cwd=ROOT,
-                env=crawl_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    results = []
-    for proc, (_, out) in zip(procs, jobs, strict=True):
-        stdout, stderr = proc.communicate(timeout=240)
-        results.append(finish(proc.returncode, stdout, stderr, out))
-    return results
+    crawls = [start_crawl(tenant.base_url, out, args, SETTINGS) for tenant, out in jobs]
+    return [crawl.wait(timeout=240) for crawl in crawls]
 
 
 def comparable(result: CrawlResult) -> dict[str, list[Any]]:

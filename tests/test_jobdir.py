@@ -4,7 +4,6 @@ with the same JOBDIR finishes the plan with the rows of an uninterrupted crawl."
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -12,29 +11,24 @@ import pytest
 
 from tests import pg
 from tests.conftest import Tenant
-from tests.crawl import ROOT, CrawlResult, crawl_command, crawl_env, finish
+from tests.crawl import (
+    BackgroundCrawl,
+    start_crawl,
+)
 from tests.test_storage_e2e import database_view, lowered
 
 SEEDS = ["python", "learnpython", "datascience"]
 PLAN = {"users_per_sub": 8, "depth": 1, "max_subs": 8}
 
 
-def start(tenant: Tenant, out: Path, dsn: str, jobdir: Path) -> subprocess.Popen[str]:
+def start(tenant: Tenant, out: Path, dsn: str, jobdir: Path) -> BackgroundCrawl:
     settings = {
         "JOBDIR": str(jobdir),
         "CONCURRENT_REQUESTS": "8",
         "POSTGRES_ENABLED": "true",
         "POSTGRES_DSN": dsn,
     }
-    cmd = crawl_command(tenant.base_url, out, {"subs": ",".join(SEEDS), **PLAN}, settings)
-    return subprocess.Popen(
-        cmd, cwd=ROOT, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
-def wait(proc: subprocess.Popen[str], out: Path) -> CrawlResult:
-    stdout, stderr = proc.communicate(timeout=180)
-    return finish(proc.returncode, stdout, stderr, out)
+    return start_crawl(tenant.base_url, out, {"subs": ",".join(SEEDS), **PLAN}, settings)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -48,16 +42,14 @@ def test_stop_and_resume_gives_the_uninterrupted_rows(
         deadline = time.monotonic() + 60
         while len(tenant.requests()) < 40 and time.monotonic() < deadline:
             time.sleep(0.02)
-        first.send_signal(sig)
-        stopped = wait(first, tmp_path / "first.jsonl")
+        first.proc.send_signal(sig)
+        stopped = first.wait(timeout=180)
         assert stopped.returncode == 0, stopped.stderr[-2000:]
         assert stopped.stats["finish_reason"] == "shutdown"
         truth = tenant.truth(SEEDS, **PLAN)
         assert len(tenant.requests()) < truth["requests"]["total"]  # really interrupted
 
-        resumed = wait(
-            start(tenant, tmp_path / "second.jsonl", dsn, jobdir), tmp_path / "second.jsonl"
-        )
+        resumed = start(tenant, tmp_path / "second.jsonl", dsn, jobdir).wait(timeout=180)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         assert "resuming the crawl saved in JOBDIR" in resumed.stderr
         assert resumed.stats["finish_reason"] == "finished"

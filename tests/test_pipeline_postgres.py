@@ -63,12 +63,6 @@ TABLES = [
 ]
 
 
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    with pg.throwaway_database() as db:
-        yield db
-
-
 # -- driving the pipeline through Scrapy ---------------------------------------------------
 class ItemsSpider(Spider):
     """Yields the items of its script; callables in the script are awaited in between."""

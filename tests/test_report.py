@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ SNAPSHOT = (
     "INSERT INTO subreddit_snapshots (run_id, subreddit, status, subscribers, active_users,"
     " taken_at) VALUES (%s, 'python', %s, %s, %s, %s)"
 )
-
-
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    with pg.throwaway_database() as name:
-        yield name
 
 
 def scrapy_report(*args: str) -> subprocess.CompletedProcess[str]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from reddit_crawler.errors import ConfigError
 from standin import client
 from tests import pg
 from tests.conftest import Tenant
-from tests.crawl import ROOT, crawl_command, crawl_env, finish, run_crawl
+from tests.crawl import run_crawl, start_crawl
 from tests.scrapyd import PROJECT, Scrapyd
 from tests.test_scrapyd import scrapyd, version  # noqa: F401  (fixtures: a deployed Scrapyd)
 
@@ -23,12 +21,6 @@ REFUSED = re.compile(
     r"^error: another run of job 'reddit' is in progress "
     r"\(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, pid \d+ on \S+\)$"
 )
-
-
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    with pg.throwaway_database() as name:
-        yield name
 
 
 def test_keys_are_stable_and_per_job() -> None:
@@ -99,22 +91,14 @@ def test_two_concurrent_runs_one_refused(dsn: str, tenant: Tenant, tmp_path: Pat
     plan = {"subs": "python,learnpython", "users_per_sub": 3}
     settings = {"POSTGRES_ENABLED": "true", "POSTGRES_DSN": dsn, "CONCURRENT_REQUESTS": "4"}
     out = tmp_path / "first.jsonl"
-    first = subprocess.Popen(
-        crawl_command(tenant.base_url, out, plan, settings),
-        cwd=ROOT,
-        env=crawl_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_crawl(tenant.base_url, out, plan, settings)
     deadline = time.monotonic() + 60
     while not tenant.requests() and time.monotonic() < deadline:
         time.sleep(0.02)
     second = run_crawl(tenant.base_url, tmp_path, plan, settings)
-    assert first.poll() is None, "the first run should still be running"
-    stdout, stderr = first.communicate(timeout=180)
-    done = finish(first.returncode, stdout, stderr, out)
-    assert done.returncode == 0, stderr[-2000:]
+    assert first.proc.poll() is None, "the first run should still be running"
+    done = first.wait(timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
     assert second.returncode == 2
     errors = [line for line in second.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and REFUSED.match(errors[0]), second.stderr[-2000:]

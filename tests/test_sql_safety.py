@@ -60,12 +60,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    with pg.throwaway_database() as db:
-        yield db
-
-
 def tables_intact(dsn: str) -> None:
     for table in TABLES:
         assert pg.scalar(dsn, "SELECT to_regclass(%s) IS NOT NULL", [table]), table

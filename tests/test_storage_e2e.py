@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from scripts.demo_queries import TABLES
 from tests import pg
 from tests.conftest import Tenant
-from tests.crawl import ROOT, CrawlResult, crawl_command, crawl_env, finish, run_crawl
+from tests.crawl import CrawlResult, run_crawl, start_crawl
 from tests.pgcluster import private_cluster
 from tests.test_spider_reddit import assert_matches_truth
 
@@ -21,10 +17,8 @@ SEEDS = ["python", "learnpython", "datascience", "secretclub", "doesnotexist"]
 PLAN = {"users_per_sub": 6, "depth": 1, "max_subs": 12}
 
 
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    with pg.throwaway_database(migrated=False) as name:
-        yield name
+# The crawls migrate their database themselves (conftest.py: dsn).
+DSN_MIGRATED = False
 
 
 def crawl_into(dsn: str, tenant: Tenant, tmp_path: Path, **settings: Any) -> CrawlResult:
@@ -133,7 +127,7 @@ def test_postgres_restart_mid_crawl_loses_nothing(tenant: Tenant, tmp_path: Path
     tenant.configure(latency_ms=40)
     with private_cluster() as cluster:
         out = tmp_path / "out.jsonl"
-        cmd = crawl_command(
+        crawl = start_crawl(
             tenant.base_url,
             out,
             {"subs": ",".join(SEEDS), **PLAN},
@@ -144,14 +138,6 @@ def test_postgres_restart_mid_crawl_loses_nothing(tenant: Tenant, tmp_path: Path
                 "CONCURRENT_REQUESTS": "6",
             },
         )
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -161,9 +147,8 @@ def test_postgres_restart_mid_crawl_loses_nothing(tenant: Tenant, tmp_path: Path
                 pass
             time.sleep(0.05)
         cluster.restart()
-        stdout, stderr = proc.communicate(timeout=240)
-        result = finish(proc.returncode, stdout, stderr, out)
-        assert result.returncode == 0, stderr[-3000:]
+        result = crawl.wait(timeout=240)
+        assert result.returncode == 0, result.stderr[-3000:]
         assert result.stats.get("postgres/retries", 0) >= 1
         assert result.stats["postgres/items/written"] == result.stats["item_scraped_count"]
         stored = database_view(cluster.dsn)

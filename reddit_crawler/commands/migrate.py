@@ -9,11 +9,11 @@ default ``postgresql:///reddit``); ``-s POSTGRES_DSN=…`` overrides it.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from scrapy.commands import ScrapyCommand
 
 from reddit_crawler.db import StorageError, mask_dsn, prepare_database, resolve_dsn
+from reddit_crawler.errors import print_error
 
 FAILURE_EXIT = 1
 
@@ -32,8 +32,7 @@ class Command(ScrapyCommand):
         try:
             prepared = prepare_database(dsn)
         except StorageError as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            self.exitcode = FAILURE_EXIT
+            self.exitcode = print_error(exc, FAILURE_EXIT)
             return
         created = "created the database, " if prepared.created else ""
         versions = ", ".join(f"{m.version:04d}_{m.name}" for m in prepared.applied) or "none"

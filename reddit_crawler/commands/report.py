@@ -14,7 +14,6 @@ wins.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from scrapy.exceptions import UsageError
 from reddit_crawler.db import load_migrations, mask_dsn, resolve_dsn
 from reddit_crawler.db.connection import connect, unavailable
 from reddit_crawler.db.migrations import current_version
-from reddit_crawler.errors import ConfigError
+from reddit_crawler.errors import ConfigError, print_error
 from reddit_crawler.names import InvalidName, normalize_subreddit
 
 FAILURE_EXIT = 1
@@ -80,8 +79,7 @@ class Command(ScrapyCommand):
         try:
             print(report(dsn, opts.runs, opts.subreddit), flush=True)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            self.exitcode = FAILURE_EXIT
+            self.exitcode = print_error(exc, FAILURE_EXIT)
 
 
 def report(dsn: str, runs: int, subreddit: str | None = None) -> str:
