@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from reddit_crawler.db import (
@@ -223,3 +224,190 @@ def test_posts_updates_can_be_hot() -> None:
         # what a post is; a re-crawl changes score, listings, crawled_at … but not these
         assert {name for (name,) in indexed} <= {"id", "subreddit", "created_utc"}
         assert expressions == 0
+
+
+# -- 0005: "C" collation of key columns ----------------------------------------------------------
+# Every text column of a primary key or an index (review_status is indexed only through
+# lower(btrim(review_status)): free text, left under the default collation).
+KEY_COLUMNS = {
+    ("posts", "id"), ("posts", "subreddit"),
+    ("proxies", "host"),
+    ("subreddit_discoveries", "from_subreddit"), ("subreddit_discoveries", "subreddit"),
+    ("subreddit_discoveries", "via_user"),
+    ("subreddit_rules", "subreddit"),
+    ("subreddit_snapshots", "subreddit"),
+    ("subreddits", "name"), ("subreddits", "status"),
+    ("user_activity", "subreddit"), ("user_activity", "username"),
+    ("users", "name"),
+}  # fmt: skip
+TEXT_COLUMN_COLLATIONS = """
+SELECT c.relname::text, a.attname::text, coll.collname::text
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'r'
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+JOIN pg_collation coll ON coll.oid = a.attcollation
+WHERE a.atttypid = 'text'::regtype AND a.attnum > 0 AND NOT a.attisdropped
+"""
+# Each text column of an index (expressions have attnum 0), with the index's collation.
+INDEXED_TEXT_COLUMNS = """
+SELECT c.relname::text, a.attname::text, coll.collname::text
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+CROSS JOIN LATERAL unnest(i.indkey::int2[], i.indcollation::oid[]) AS k (attnum, collid)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+JOIN pg_collation coll ON coll.oid = k.collid
+WHERE a.atttypid = 'text'::regtype
+"""
+# A little of everything: python shares users with learnpython (2), django and rust (1 each).
+SEED = """
+INSERT INTO crawl_runs (spider) VALUES ('reddit'), ('reddit');
+INSERT INTO subreddits (name, display_name, status, subscribers, first_seen_at, crawled_at,
+                        last_ok_at, review_status)
+VALUES ('python', 'Python', 'ok', 1200, '2026-01-01Z', '2026-01-02Z', '2026-01-02Z', NULL),
+       ('learnpython', 'learnpython', 'ok', 800, '2026-01-01Z', '2026-01-02Z', NULL, ' Ok '),
+       ('django', 'django', 'private', NULL, '2026-01-01Z', '2026-01-02Z', NULL, NULL),
+       ('rust', 'rust', 'failed', NULL, '2026-01-01Z', '2026-01-02Z', NULL, 'No Seller');
+INSERT INTO subreddit_rules (subreddit, position, short_name, crawled_at)
+VALUES ('python', 0, 'Be nice', '2026-01-02Z'), ('python', 1, 'No spam', '2026-01-02Z'),
+       ('rust', 0, 'Stay on topic', '2026-01-02Z');
+INSERT INTO subreddit_snapshots (run_id, subreddit, status, subscribers, taken_at)
+SELECT r.id, s.subreddit, 'ok', s.subscribers + 10 * r.id,
+       '2026-01-01Z'::timestamptz + r.id * interval '1 day'
+FROM crawl_runs r, (VALUES ('python', 1000), ('learnpython', 700)) AS s (subreddit, subscribers);
+INSERT INTO posts (id, subreddit, subreddit_name, author, title, listings, first_seen_at,
+                   crawled_at)
+VALUES ('1abc2z', 'python', 'Python', 'Alice', 'PEP 8', '{"hot:1": "2026-01-02T00:00:00+00:00",
+        "top_week:3": "2026-01-02T00:00:00+00:00"}', '2026-01-02Z', '2026-01-02Z'),
+       ('1abc30', 'learnpython', 'learnpython', 'bob', 'Loops', '{"submitted:2":
+        "2026-01-02T00:00:00+00:00"}', '2026-01-02Z', '2026-01-02Z'),
+       ('zz9', 'rust', 'rust', NULL, 'Lifetimes', '{}', '2026-01-02Z', '2026-01-02Z');
+INSERT INTO users (name, display_name, status, posts_fetched, first_seen_at, crawled_at)
+VALUES ('alice', 'Alice', 'ok', 3, '2026-01-02Z', '2026-01-02Z'),
+       ('bob', 'bob', 'ok', 2, '2026-01-02Z', '2026-01-02Z'),
+       ('carol', 'Carol', 'suspended', 0, '2026-01-02Z', '2026-01-02Z');
+INSERT INTO user_activity (username, subreddit, post_count, first_seen_at, crawled_at)
+VALUES ('alice', 'python', 2, '2026-01-02Z', '2026-01-02Z'),
+       ('alice', 'learnpython', 1, '2026-01-02Z', '2026-01-02Z'),
+       ('alice', 'django', 1, '2026-01-02Z', '2026-01-02Z'),
+       ('bob', 'python', 1, '2026-01-02Z', '2026-01-02Z'),
+       ('bob', 'learnpython', 1, '2026-01-02Z', '2026-01-02Z'),
+       ('carol', 'python', 1, '2026-01-02Z', '2026-01-02Z'),
+       ('carol', 'rust', 4, '2026-01-02Z', '2026-01-02Z');
+INSERT INTO subreddit_discoveries (subreddit, from_subreddit, via_user, subreddit_name,
+                                   first_seen_at, last_seen_at)
+VALUES ('learnpython', 'python', 'alice', 'learnpython', '2026-01-02Z', '2026-01-02Z'),
+       ('django', 'python', 'alice', 'django', '2026-01-02Z', '2026-01-02Z'),
+       ('rust', 'python', 'carol', 'rust', '2026-01-02Z', '2026-01-02Z');
+INSERT INTO proxies (host, port, success_count) VALUES ('10.0.0.1', 3128, 5);
+"""
+PYTHON_RELATED = [
+    ("python", "learnpython", 2, 1),
+    ("python", "django", 1, 2),
+    ("python", "rust", 1, 3),
+]
+RELATIONS = [
+    "crawl_runs", "subreddits", "subreddit_rules", "subreddit_snapshots", "posts", "users",
+    "user_activity", "subreddit_discoveries", "proxies",
+    "related_subreddits", "subreddit_growth", "post_listings",
+]  # fmt: skip
+
+
+def contents(dsn: str) -> dict[str, Any]:
+    """Every row of the tables and views (sorted, whatever the collation), and the
+    related_subreddits view in its own order."""
+    found: dict[str, Any] = {
+        name: sorted(pg.query(dsn, f"SELECT * FROM {name}"), key=repr) for name in RELATIONS
+    }
+    found["related_subreddits (view order)"] = pg.query(dsn, "SELECT * FROM related_subreddits")
+    return found
+
+
+def test_key_columns_have_the_c_collation(dsn: str) -> None:
+    collations = {(t, c): coll for t, c, coll in pg.query(dsn, TEXT_COLUMN_COLLATIONS)}
+    assert {col for col, coll in collations.items() if coll == "C"} == KEY_COLUMNS
+    assert collations[("subreddits", "review_status")] == "default"
+    # every text column of an index or primary key, and the index itself, is "C"
+    indexed = pg.query(dsn, INDEXED_TEXT_COLUMNS)
+    assert {(t, c) for t, c, _ in indexed} == KEY_COLUMNS
+    assert {coll for _, _, coll in indexed} == {"C"}
+    review = pg.query(
+        dsn,
+        "SELECT coll.collname::text FROM pg_index i, unnest(i.indcollation::oid[]) AS k (collid)"
+        " JOIN pg_collation coll ON coll.oid = k.collid"
+        " WHERE i.indexrelid = 'subreddits_review_status_idx'::regclass",
+    )
+    assert review == [("default",)]  # lower(btrim(review_status)): untouched
+
+    pg.execute(dsn, SEED)
+    assert (
+        pg.query(dsn, "SELECT * FROM related_subreddits WHERE subreddit = 'python' LIMIT 10")
+        == PYTHON_RELATED
+    )
+    growth = pg.query(
+        dsn,
+        "SELECT run_id, subscribers, subscribers_delta FROM subreddit_growth"
+        " WHERE subreddit = 'python' ORDER BY run_id",
+    )
+    assert growth == [(1, 1010, None), (2, 1020, 10)]
+    listings = pg.query(
+        dsn, "SELECT post_id, subreddit, listing, rank FROM post_listings ORDER BY 1, 3"
+    )
+    assert listings == [
+        ("1abc2z", "python", "hot", 1),
+        ("1abc2z", "python", "top_week", 3),
+        ("1abc30", "learnpython", "submitted", 2),
+    ]
+    # the CHECKs are the same constraints, and still reject an upper-case name
+    with pytest.raises(psycopg.errors.CheckViolation):
+        pg.execute(
+            dsn,
+            "INSERT INTO users (name, display_name, status, first_seen_at, crawled_at)"
+            " VALUES ('Dave', 'Dave', 'ok', now(), now())",
+        )
+
+
+def test_rules_foreign_key_survives_the_collation_change(dsn: str) -> None:
+    fk = pg.query(
+        dsn,
+        "SELECT confrelid::regclass::text, confdeltype, convalidated FROM pg_constraint"
+        " WHERE conrelid = 'subreddit_rules'::regclass AND contype = 'f'",
+    )
+    assert fk == [("subreddits", "c", True)]
+    pg.execute(dsn, SEED)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        pg.execute(
+            dsn,
+            "INSERT INTO subreddit_rules (subreddit, position, crawled_at)"
+            " VALUES ('nosuchsub', 0, now())",
+        )
+    assert pg.scalar(dsn, "SELECT count(*) FROM subreddit_rules WHERE subreddit = 'python'") == 2
+    pg.execute(dsn, "DELETE FROM subreddits WHERE name = 'python'")
+    assert pg.query(dsn, "SELECT subreddit, position FROM subreddit_rules") == [("rust", 0)]
+
+
+def test_database_at_0004_with_data_migrates_to_0005(monkeypatch: pytest.MonkeyPatch) -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations][:5] == [1, 2, 3, 4, 5]
+    with pg.throwaway_database(migrated=False) as dsn:
+        # migrate() as it was before 0005 existed: same lock, transactions and records
+        monkeypatch.setattr("reddit_crawler.db.migrations.load_migrations", lambda: migrations[:4])
+        assert [m.version for m in migrate(dsn)] == [1, 2, 3, 4]
+        monkeypatch.undo()
+        pg.execute(dsn, SEED)
+        collations = {(t, c): coll for t, c, coll in pg.query(dsn, TEXT_COLUMN_COLLATIONS)}
+        assert set(collations.values()) == {"default"}
+        before = contents(dsn)
+        assert before["related_subreddits (view order)"][:3] == [
+            ("django", "learnpython", 1, 1),
+            ("django", "python", 1, 2),
+            ("learnpython", "python", 2, 1),
+        ]
+
+        assert [m.version for m in migrate(dsn)] == VERSIONS[4:]
+        assert contents(dsn) == before
+        recorded = pg.query(dsn, "SELECT version, checksum FROM schema_migrations ORDER BY 1")
+        assert recorded == [(m.version, m.checksum) for m in load_migrations()]
+        collations = {(t, c): coll for t, c, coll in pg.query(dsn, TEXT_COLUMN_COLLATIONS)}
+        assert {col for col, coll in collations.items() if coll == "C"} == KEY_COLUMNS
+        assert migrate(dsn) == []
