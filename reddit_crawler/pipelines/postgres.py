@@ -1,7 +1,8 @@
 """Scrapy item pipeline that stores the crawl in PostgreSQL.
 
 Items are turned into rows on the reactor thread and buffered per item kind; a buffer
-is handed to a dedicated writer thread (one psycopg connection, see
+is handed, with its rows already formatted as COPY data (:mod:`~.copydata`), to a
+dedicated writer thread (one psycopg connection, see
 :mod:`~reddit_crawler.pipelines.writer`) when it holds ``POSTGRES_BATCH_SIZE`` items,
 every ``POSTGRES_FLUSH_INTERVAL`` seconds, and at close. Each flush is one transaction;
 batches still queued when another is handed over are merged into one flush (group
@@ -44,6 +45,7 @@ from scrapy.utils.asyncio import create_looping_call
 from reddit_crawler.db import DatabaseUnavailable, mask_dsn, prepare_database
 from reddit_crawler.futures import await_future
 from reddit_crawler.pipelines.config import PostgresConfig
+from reddit_crawler.pipelines.copydata import CopyBlocks, CopyFormatter, merge
 from reddit_crawler.pipelines.deadletter import DeadLetter, DeadLetterFile
 from reddit_crawler.pipelines.rows import KINDS, RowError, Unit, build_unit
 from reddit_crawler.pipelines.runs import finish_run, insert_run, spider_args
@@ -53,6 +55,13 @@ from reddit_crawler.signals import items_lost, items_stored
 logger = logging.getLogger(__name__)
 COUNTERS = ("items", "items/written", "deadletter", "rows", "retries", "flushes")
 GIL_YIELD_EVERY = 16  # items between GIL hand-overs to a busy writer thread
+# Kinds whose rows go to one table each: their batches are handed over as COPY data.
+PREFORMATTED = {
+    "post": "posts",
+    "user": "users",
+    "activity": "user_activity",
+    "discovery": "subreddit_discoveries",
+}
 
 
 @dataclass
@@ -75,6 +84,7 @@ class PostgresPipeline:
         self._rejected: list[DeadLetter] = []
         self._pending: deque[_Pending] = deque()
         self._writer: Writer | None = None
+        self._formatter: CopyFormatter | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._timer: Any = None
         self._finished = False
@@ -115,6 +125,7 @@ class PostgresPipeline:
             detail = self._writer.describe(exc)
             raise DatabaseUnavailable(f"PostgreSQL unavailable at {where}: {detail}") from None
         deadletters.run_id = self.run_id
+        self._formatter = await self._call(self._writer.copy_formatter)
         for name in COUNTERS:
             self.stats.set_value(f"postgres/{name}", 0)
         self._timer = create_looping_call(self._tick)
@@ -178,15 +189,33 @@ class PostgresPipeline:
             return
         last = self._pending[-1] if self._pending else None
         size = len(units) + len(rejected)
+        copied = self._format(units)
         if last and last.size + size <= self._coalesce_limit and last.future.cancel():
             # The writer has not started the previous flush yet: make one flush of both.
             self._pending.pop()
             units, rejected = last.job.units + units, last.job.rejected + rejected
+            copied = merge(last.job.copied, copied)
         assert self._executor is not None and self._writer is not None
-        job = Job(units, rejected)
+        job = Job(units, rejected, copied)
         future = self._executor.submit(self._writer.flush, job)
         future.add_done_callback(self._ring)
         self._pending.append(_Pending(future, job, len(units) + len(rejected)))
+
+    def _format(self, units: list[Unit]) -> dict[str, CopyBlocks]:
+        """The units' rows as COPY data, per table (formatted here, off the writer thread)."""
+        if self._formatter is None:
+            return {}
+        rows: dict[str, list[Any]] = {}
+        for unit in units:
+            table = PREFORMATTED.get(unit.kind)
+            if table is not None:
+                rows.setdefault(table, []).extend(unit.rows[table])
+        copied = {}
+        for table, table_rows in rows.items():
+            blocks = self._formatter.format(table, table_rows)
+            if blocks is not None:
+                copied[table] = blocks
+        return copied
 
     def _ring(self, _future: Future[FlushResult]) -> None:
         """A flush ended (called on the writer thread): tell process_item to reap it.

@@ -3,8 +3,8 @@
 Each flush COPYs (binary format) a table's rows into a session-local temporary table
 (the real table's column types, integers widened to ``bigint`` so that an out-of-range
 value is rejected by PostgreSQL's cast instead of being truncated by the binary dumper;
-emptied at commit; JSON columns are staged as text and cast by the upsert) and moves them
-with one ``INSERT … SELECT … ON CONFLICT DO UPDATE``.
+emptied at commit; JSON columns are staged as text and cast by the upsert; created on
+first use) and moves them with one ``INSERT … SELECT … ON CONFLICT DO UPDATE``.
 The writer stages each key once (the last row of a key in the batch wins), and rows of
 older crawls (``crawled_at`` earlier than the stored one) never overwrite newer state.
 Reads no settings."""
@@ -180,7 +180,7 @@ DELETE_STALE_RULES = (
 )
 
 
-_STAGING_COLUMNS = """
+_TABLE_COLUMNS = """
 SELECT c.relname::text, a.attname::text, a.atttypid::int
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 WHERE c.oid = ANY(%s::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
@@ -190,21 +190,38 @@ _WIDEN = {21: (20, "bigint"), 23: (20, "bigint"), 700: (701, "double precision")
 _TEXT = (25, "text")
 
 
-def create_staging(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
-    """Create every staging table on this session; return each table's COPY type OIDs."""
-    for table in TABLES.values():
-        conn.execute(table.create_staging.encode())
+def _staged_type(table: Table, column: str, oid: int) -> tuple[int, str | None]:
+    """The staging column's type OID, and its type name when it differs from the table's."""
+    if column in dict(table.casts):
+        return _TEXT
+    if oid in _WIDEN:
+        return _WIDEN[oid]
+    return oid, None
+
+
+def staging_types(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
+    """Each table's COPY type OIDs (its staging table's column types), read from the tables."""
     found: dict[str, dict[str, int]] = {}
-    names = [t.staging for t in TABLES.values()]
-    for relname, column, oid in conn.execute(_STAGING_COLUMNS, [names]).fetchall():
+    names = [t.name for t in TABLES.values()]
+    for relname, column, oid in conn.execute(_TABLE_COLUMNS, [names]).fetchall():
         found.setdefault(relname, {})[column] = oid
-    types: dict[str, list[int]] = {}
-    for table in TABLES.values():
-        columns = found[table.staging]
-        widen = {c: _WIDEN[oid] for c, oid in columns.items() if oid in _WIDEN}
-        widen.update((c, _TEXT) for c, _ in table.casts)
-        if widen:
-            alters = ", ".join(f"ALTER COLUMN {c} TYPE {name}" for c, (_, name) in widen.items())
-            conn.execute(f"ALTER TABLE {table.staging} {alters}".encode())
-        types[table.name] = [widen[c][0] if c in widen else columns[c] for c in table.columns]
-    return types
+    return {
+        table.name: [_staged_type(table, c, found[table.name][c])[0] for c in table.columns]
+        for table in TABLES.values()
+    }
+
+
+def create_staging(conn: psycopg.Connection[Any], table: Table) -> None:
+    """Create ``table``'s staging table on this session (outside any transaction).
+
+    Created on first use: PostgreSQL empties every ``ON COMMIT DELETE ROWS`` table of the
+    session at each commit (a truncation each, toast index rebuilt), used or not."""
+    conn.execute(table.create_staging.encode())
+    found = conn.execute(_TABLE_COLUMNS, [[table.name]]).fetchall()
+    alters = []
+    for _, column, oid in found:
+        name = _staged_type(table, column, oid)[1] if column in table.columns else None
+        if name is not None:
+            alters.append(f"ALTER COLUMN {column} TYPE {name}")
+    if alters:
+        conn.execute(f"ALTER TABLE {table.staging} {', '.join(alters)}".encode())

@@ -28,9 +28,16 @@ import psycopg
 
 from reddit_crawler.db.connection import connect
 from reddit_crawler.db.dsn import mask_dsn, one_line, scrub
+from reddit_crawler.pipelines.copydata import CopyBlocks, CopyFormatter, send
 from reddit_crawler.pipelines.deadletter import DeadLetter, DeadLetterFile
 from reddit_crawler.pipelines.rows import KINDS, Unit
-from reddit_crawler.pipelines.tables import DELETE_STALE_RULES, KIND_TABLES, Table, create_staging
+from reddit_crawler.pipelines.tables import (
+    DELETE_STALE_RULES,
+    KIND_TABLES,
+    Table,
+    create_staging,
+    staging_types,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +59,8 @@ class Job:
 
     units: list[Unit]
     rejected: list[DeadLetter] = field(default_factory=list)
+    # The units' rows already in binary COPY format, per table (see copydata).
+    copied: dict[str, CopyBlocks] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +94,8 @@ class Writer:
         self._conn: psycopg.Connection[Any] | None = None
         self._gave_up = False
         self._types: dict[str, list[int]] = {}
+        # Staging tables created on the current connection (each on first use).
+        self._staged: set[str] = set()
         # Staging tables holding rows of a savepoint already released in this transaction.
         self._dirty: set[str] = set()
 
@@ -94,12 +105,26 @@ class Writer:
             conn = connect(self.dsn, autocommit=True, application_name=APPLICATION_NAME)
             try:
                 _prefer_lz4(conn)
-                self._types = create_staging(conn)
+                self._types = staging_types(conn)
             except BaseException:
                 conn.close()
                 raise
             self._conn = conn
+            self._staged = set()
         return self._conn
+
+    def copy_formatter(self) -> CopyFormatter | None:
+        """A formatter of COPY data for the staging tables, to use on another thread.
+
+        Its adaptation context is a connection of its own, closed at once: formatting
+        never touches the writer's connection (libpq is not safe to share between
+        threads). A closed connection encodes text as UTF-8, so there is no formatter
+        when the writer's connection uses another client encoding."""
+        if self.connection().info.encoding != "utf-8":
+            return None
+        context = connect(self.dsn, autocommit=True, application_name=APPLICATION_NAME)
+        context.close()
+        return CopyFormatter(context, self._types)
 
     def backend_pid(self) -> int | None:
         return None if self._conn is None or self._conn.closed else self._conn.info.backend_pid
@@ -164,7 +189,7 @@ class Writer:
         if job.units:
             try:
                 outcome, result.retries = self.run(
-                    lambda conn: self._flush_once(conn, job.units), any_error=True
+                    lambda conn: self._flush_once(conn, job), any_error=True
                 )
                 letters.extend(outcome.letters)
                 result.written, result.rows, result.committed = outcome.written, outcome.rows, True
@@ -180,16 +205,22 @@ class Writer:
         result.deadlettered = len(letters)
         return result
 
-    def _flush_once(self, conn: psycopg.Connection[Any], units: list[Unit]) -> _Outcome:
+    def _flush_once(self, conn: psycopg.Connection[Any], job: Job) -> _Outcome:
         """One transaction; optimistic (no savepoints) first, isolating only on a rejection."""
+        units = job.units
         groups = [(kind, [u for u in units if u.kind == kind]) for kind in KINDS]
         groups = [(kind, group) for kind, group in groups if group]
+        for kind, _ in groups:
+            for table in KIND_TABLES[kind]:
+                if table.name not in self._staged:
+                    create_staging(conn, table)  # autocommit: outlives a rolled-back flush
+                    self._staged.add(table.name)
         outcome = _Outcome()
         self._dirty = set()
         try:
             with conn.transaction():
                 for kind, group in groups:
-                    outcome.rows.update(self._write_group(conn, kind, group))
+                    outcome.rows.update(self._write_group(conn, kind, group, job.copied))
                     self._dirty.update(table.name for table in KIND_TABLES[kind])
             outcome.written = len(units)
             return outcome
@@ -228,7 +259,11 @@ class Writer:
         self._dirty.update(table.name for table in KIND_TABLES[kind])
 
     def _write_group(
-        self, conn: psycopg.Connection[Any], kind: str, units: list[Unit]
+        self,
+        conn: psycopg.Connection[Any],
+        kind: str,
+        units: list[Unit],
+        copied: dict[str, CopyBlocks] | None = None,
     ) -> Counter[str]:
         counts: Counter[str] = Counter()
         with conn.cursor() as cur:
@@ -240,10 +275,14 @@ class Writer:
                     continue
                 if table.name in self._dirty:
                     cur.execute(f"TRUNCATE {table.staging}".encode())
+                blocks = (copied or {}).get(table.name)
                 with cur.copy(table.copy.encode()) as copy:
-                    copy.set_types(self._types[table.name])
-                    for row in rows:
-                        copy.write_row(row)
+                    if blocks is not None and _covers(blocks, table, units, rows):
+                        send(copy, blocks.blocks)
+                    else:
+                        copy.set_types(self._types[table.name])
+                        for row in rows:
+                            copy.write_row(row)
                 if is_rules:
                     cur.execute(DELETE_STALE_RULES, [owners])
                 cur.execute(table.upsert.encode())
@@ -256,6 +295,11 @@ class _Outcome:
     written: int = 0
     rows: Counter[str] = field(default_factory=Counter)
     letters: list[DeadLetter] = field(default_factory=list)
+
+
+def _covers(blocks: CopyBlocks, table: Table, units: list[Unit], rows: list[Any]) -> bool:
+    """Whether the pre-formatted blocks hold exactly these rows (every unit's, each once)."""
+    return blocks.rows == len(rows) == sum(len(u.rows.get(table.name, ())) for u in units)
 
 
 def _rows_for(table: Table, units: list[Unit]) -> list[tuple[Any, ...]]:
