@@ -20,6 +20,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from reddit_crawler.items import ActivityItem, ListingRank, PostItem, SubredditItem, UserItem
+from reddit_crawler.pipelines import writer as writer_module
 from reddit_crawler.pipelines.copydata import CopyBlocks, CopyFormatter, merge, send
 from reddit_crawler.pipelines.deadletter import DeadLetterFile
 from reddit_crawler.pipelines.postgres import PostgresPipeline
@@ -229,3 +230,23 @@ async def test_the_pipeline_hands_batches_over_formatted(dsn: str, tmp_path: Pat
         await pipeline.close_spider()
         await pipeline.spider_closed("finished")
     assert [row[0] for row in posts_in(dsn)] == ["p1", "p2"]
+
+
+def test_no_formatter_when_its_connection_fails(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The formatter's own (closed at once) connection failing only costs the speed-up."""
+    writer = writer_for(dsn, tmp_path)
+    try:
+        writer.connection()
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise psycopg.OperationalError("connection refused (password=hunter2)")
+
+        monkeypatch.setattr(writer_module, "connect", refuse)
+        assert writer.copy_formatter() is None
+        monkeypatch.undo()
+        assert writer.flush(Job([build_unit(post("p1"), None)])).written == 1
+    finally:
+        writer.close()
+    assert [row[0] for row in posts_in(dsn)] == ["p1"]

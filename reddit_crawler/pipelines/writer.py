@@ -119,10 +119,15 @@ class Writer:
         Its adaptation context is a connection of its own, closed at once: formatting
         never touches the writer's connection (libpq is not safe to share between
         threads). A closed connection encodes text as UTF-8, so there is no formatter
-        when the writer's connection uses another client encoding."""
-        if self.connection().info.encoding != "utf-8":
+        when the writer's connection uses another client encoding, nor when the second
+        connection fails: the writer then formats rows itself."""
+        try:
+            if self.connection().info.encoding != "utf-8":
+                return None
+            context = connect(self.dsn, autocommit=True, application_name=APPLICATION_NAME)
+        except Exception as exc:
+            logger.debug("Rows will be formatted by the writer: %s", self.describe(exc))
             return None
-        context = connect(self.dsn, autocommit=True, application_name=APPLICATION_NAME)
         context.close()
         return CopyFormatter(context, self._types)
 
