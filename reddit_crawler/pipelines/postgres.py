@@ -49,19 +49,16 @@ from reddit_crawler.pipelines.copydata import CopyBlocks, CopyFormatter, merge
 from reddit_crawler.pipelines.deadletter import DeadLetter, DeadLetterFile
 from reddit_crawler.pipelines.rows import KINDS, RowError, Unit, build_unit
 from reddit_crawler.pipelines.runs import finish_run, insert_run, spider_args
+from reddit_crawler.pipelines.tables import KIND_TABLES
 from reddit_crawler.pipelines.writer import FlushResult, Job, Writer
 from reddit_crawler.signals import items_lost, items_stored
 
 logger = logging.getLogger(__name__)
 COUNTERS = ("items", "items/written", "deadletter", "rows", "retries", "flushes")
 GIL_YIELD_EVERY = 16  # items between GIL hand-overs to a busy writer thread
-# Kinds whose rows go to one table each: their batches are handed over as COPY data.
-PREFORMATTED = {
-    "post": "posts",
-    "user": "users",
-    "activity": "user_activity",
-    "discovery": "subreddit_discoveries",
-}
+# Kinds whose rows go to one table each: their batches are handed over as COPY data
+# (a subreddit's rules replace the stored ones: the writer picks which rows to stage).
+PREFORMATTED = {kind: tables[0].name for kind, tables in KIND_TABLES.items() if len(tables) == 1}
 
 
 @dataclass
